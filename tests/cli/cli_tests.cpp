@@ -143,7 +143,10 @@ TEST_CASE("tdbg values data is the flat C-order value", "[cli]") {
   CHECK(got["values"][0]["data"] == json::array({"train", "step", "0"}));
   const auto m = run("values --json " + q(fixture("mlp_train_eval")) + " custom/mask --step 0");
   REQUIRE(m.code == 0);
-  for (const auto& x : json::parse(m.out)["values"][0]["data"]) CHECK(x.is_boolean());
+  const json mask = json::parse(m.out);
+  REQUIRE(mask["values"].size() == 1);
+  REQUIRE(!mask["values"][0]["data"].empty());
+  for (const auto& x : mask["values"][0]["data"]) CHECK(x.is_boolean());
 }
 
 TEST_CASE("tdbg values filters by mode, mode step and worker", "[cli]") {

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <limits>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -84,6 +85,51 @@ template <numeric_element T>
   return tensor_ref{dtype::string, shape, {}, data};
 }
 
+namespace detail {
+
+/// Bytes aligned for any element type. Unlike std::vector it does not zero what it is about to
+/// overwrite: a tensor copy is exactly one pass over the data (the hook's hot path).
+class aligned_buffer {
+ public:
+  aligned_buffer() = default;
+  explicit aligned_buffer(std::span<const std::byte> bytes) { assign(bytes); }
+  aligned_buffer(const aligned_buffer& o) : aligned_buffer(std::span<const std::byte>(o.data(), o.size_)) {}
+  aligned_buffer& operator=(const aligned_buffer& o) {
+    if (this != &o) assign({o.data(), o.size_});
+    return *this;
+  }
+  aligned_buffer(aligned_buffer&& o) noexcept
+      : data_(std::move(o.data_)), size_(std::exchange(o.size_, 0)), capacity_(std::exchange(o.capacity_, 0)) {}
+  aligned_buffer& operator=(aligned_buffer&& o) noexcept {
+    data_ = std::move(o.data_);
+    size_ = std::exchange(o.size_, 0);
+    capacity_ = std::exchange(o.capacity_, 0);
+    return *this;
+  }
+  ~aligned_buffer() = default;
+
+  /// Copies `bytes` in, reusing the current allocation when it is large enough.
+  void assign(std::span<const std::byte> bytes) {
+    if (bytes.size() > capacity_) {
+      const std::size_t units = (bytes.size() + sizeof(std::max_align_t) - 1) / sizeof(std::max_align_t);
+      data_ = std::make_unique_for_overwrite<std::max_align_t[]>(units);
+      capacity_ = units * sizeof(std::max_align_t);
+    }
+    size_ = bytes.size();
+    if (!bytes.empty()) std::memcpy(data_.get(), bytes.data(), bytes.size());
+  }
+
+  [[nodiscard]] const std::byte* data() const noexcept { return reinterpret_cast<const std::byte*>(data_.get()); }
+  [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+
+ private:
+  std::unique_ptr<std::max_align_t[]> data_;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
+};
+
+}  // namespace detail
+
 /// An owning tensor: what the trial returns for a value. Numeric data is kept as C-order
 /// little-endian bytes in a buffer aligned for any element type; strings as std::string.
 class tensor {
@@ -99,9 +145,28 @@ class tensor {
       throw format_error("tensor content of " + std::to_string(bytes.size()) +
                          " bytes does not match shape " + shape_string(shape_) + " of " +
                          std::string(dtype_name(t)));
-    store_.resize((bytes.size() + sizeof(std::max_align_t) - 1) / sizeof(std::max_align_t));
-    if (!bytes.empty()) std::memcpy(store_.data(), bytes.data(), bytes.size());
+    store_ = detail::aligned_buffer(bytes);
     size_ = bytes.size();
+  }
+
+  /// A numeric tensor from raw bytes copied into `storage` (reused when large enough: the hook
+  /// recycles the buffers of tensors already written, so saving does not touch fresh pages).
+  tensor(tdbg::dtype t, shape_t shape, std::span<const std::byte> bytes, detail::aligned_buffer&& storage)
+      : dtype_(t), shape_(std::move(shape)), store_(std::move(storage)) {
+    if (t == tdbg::dtype::string) throw usage_error("string tensors are built from strings");
+    if (bytes.size() != element_count(shape_) * dtype_size(t))
+      throw format_error("tensor content of " + std::to_string(bytes.size()) +
+                         " bytes does not match shape " + shape_string(shape_) + " of " +
+                         std::string(dtype_name(t)));
+    store_.assign(bytes);
+    size_ = bytes.size();
+  }
+
+  /// Gives up the element storage (for reuse); the tensor is left empty.
+  [[nodiscard]] detail::aligned_buffer take_storage() && noexcept {
+    size_ = 0;
+    shape_ = {0};  // keeps the invariant: an empty tensor of its dtype
+    return std::move(store_);
   }
 
   /// A string tensor.
@@ -136,7 +201,7 @@ class tensor {
 
   /// The raw element bytes (empty for strings).
   [[nodiscard]] std::span<const std::byte> bytes() const noexcept {
-    return {reinterpret_cast<const std::byte*>(store_.data()), size_};
+    return {store_.data(), size_};
   }
   [[nodiscard]] const std::vector<std::string>& strings() const noexcept { return strings_; }
 
@@ -174,7 +239,7 @@ class tensor {
  private:
   tdbg::dtype dtype_ = tdbg::dtype::float32;
   shape_t shape_;
-  std::vector<std::max_align_t> store_;  // aligned storage for the element bytes
+  detail::aligned_buffer store_;  // the element bytes, aligned for any element type
   std::size_t size_ = 0;
   std::vector<std::string> strings_;
 };

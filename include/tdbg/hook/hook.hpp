@@ -188,7 +188,14 @@ class hook {
     const auto d = decide(name);
     if (!d) return;
     value.validate(name);
-    submit(name, tensor(value), *d);
+    if (value.dtype == dtype::string || !writer_) {
+      submit(name, tensor(value), *d);
+    } else {
+      submit(name,
+             tensor(value.dtype, shape_t(value.shape.begin(), value.shape.end()), value.bytes,
+                    writer_->pool().take(value.bytes.size())),
+             *d);
+    }
   }
   /// As above, taking ownership of `value` (no copy).
   void save(std::string_view name, tensor&& value) {

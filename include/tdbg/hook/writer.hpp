@@ -33,6 +33,45 @@
 
 namespace tdbg::detail {
 
+/// Buffers of tensors already written, handed back to the training thread for its next copies:
+/// a save then writes into memory that is already mapped (no page faults, no munmap/TLB
+/// shootdowns from the writer thread), which is what keeps `save` close to one memcpy.
+class buffer_pool {
+ public:
+  explicit buffer_pool(std::uint64_t max_bytes) : max_bytes_(max_bytes) {}
+
+  /// A buffer of capacity in [n, 2n + 4096], or an empty one if none is free.
+  [[nodiscard]] aligned_buffer take(std::size_t n) {
+    std::lock_guard lock(mutex_);
+    std::size_t best = free_.size();
+    for (std::size_t i = 0; i < free_.size(); ++i) {
+      const std::size_t c = free_[i].capacity();
+      if (c >= n && c <= 2 * n + 4096 && (best == free_.size() || c < free_[best].capacity())) best = i;
+    }
+    if (best == free_.size()) return {};
+    aligned_buffer b = std::move(free_[best]);
+    free_[best] = std::move(free_.back());
+    free_.pop_back();
+    bytes_ -= b.capacity();
+    return b;
+  }
+
+  /// Keeps `b` for reuse unless the pool is full (then it is freed).
+  void give(aligned_buffer&& b) {
+    if (b.capacity() == 0) return;
+    std::lock_guard lock(mutex_);
+    if (bytes_ + b.capacity() > max_bytes_) return;
+    bytes_ += b.capacity();
+    free_.push_back(std::move(b));
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<aligned_buffer> free_;
+  std::uint64_t bytes_ = 0;
+  std::uint64_t max_bytes_;
+};
+
 /// What to write for one saved tensor at one step.
 struct tensor_job {
   step_t step = 0;
@@ -137,6 +176,9 @@ class hook_writer {
     std::lock_guard lock(mutex_);
     return dropped_;
   }
+  /// The pool of recycled tensor buffers (the training thread takes, the writer gives).
+  [[nodiscard]] buffer_pool& pool() noexcept { return pool_; }
+
   [[nodiscard]] std::uint64_t queued_bytes() const {
     std::lock_guard lock(mutex_);
     return queued_bytes_;
@@ -162,6 +204,7 @@ class hook_writer {
         busy_ = true;
       }
       std::visit([&](auto& j) { handle(j); }, item.first);
+      if (auto* t = std::get_if<tensor_job>(&item.first)) pool_.give(std::move(t->value).take_storage());
       {
         std::lock_guard lock(mutex_);
         queued_bytes_ -= item.second;
@@ -265,6 +308,7 @@ class hook_writer {
   bool busy_ = false;
   bool stopping_ = false;
   std::optional<std::string> error_;
+  buffer_pool pool_{capacity_ / 2};
 
   // Writer-thread state.
   std::optional<open_step> step_;

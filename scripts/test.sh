@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Builds tdbg and runs its whole test suite twice, from the repository root:
+#   build/release  RelWithDebInfo
+#   build/asan     Debug with AddressSanitizer + UndefinedBehaviorSanitizer (TDBG_SANITIZE=ON)
+# Both runs always happen; the script exits non-zero if either fails, and its last line sums up
+# both. The compiler is CMake's default (g++), or $CXX at the first configure of a build dir.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+
+jobs=$(nproc 2>/dev/null || echo 2)
+ctest_jobs=$((jobs < 2 ? 2 : jobs))   # tests are partly I/O-bound: at least two at a time
+generator=()
+if command -v ninja >/dev/null 2>&1; then generator=(-G Ninja); fi
+
+# run_build <name> <cmake args...>: configure, build and test build/<name>; records the outcome.
+declare -A result
+run_build() {
+  local name=$1; shift
+  local dir="build/$name" start=$SECONDS stage=configure
+  echo "==> $name: configure ($*)"
+  if cmake -S . -B "$dir" "${generator[@]}" "$@"; then
+    stage=build
+    echo "==> $name: build (-j$jobs)"
+    if cmake --build "$dir" -j "$jobs"; then
+      stage="test"
+      echo "==> $name: test (-j$ctest_jobs)"
+      if ctest --test-dir "$dir" -j "$ctest_jobs" --output-on-failure; then
+        stage=""
+      fi
+    fi
+  fi
+  local took=$((SECONDS - start))
+  if [ -z "$stage" ]; then
+    result[$name]="$name passed (${took}s)"
+    return 0
+  fi
+  result[$name]="$name FAILED at $stage (${took}s)"
+  return 1
+}
+
+status=0
+run_build release -DCMAKE_BUILD_TYPE=RelWithDebInfo || status=1
+
+# Benchmarks are compiled (and smoke-tested, if they register tests) in the release build only.
+export ASAN_OPTIONS=detect_leaks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+run_build asan -DCMAKE_BUILD_TYPE=Debug -DTDBG_SANITIZE=ON -DTDBG_BUILD_BENCHMARKS=OFF || status=1
+
+echo "test.sh: ${result[release]}; ${result[asan]}; total ${SECONDS}s"
+exit $status
