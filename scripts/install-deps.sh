@@ -5,7 +5,8 @@
 set -euo pipefail
 
 packages=(
-  build-essential g++ clang          # compilers: g++ 12 (default) and clang 14 (checks, fuzzing)
+  build-essential g++ clang          # compilers: g++ 12 (release build) and clang 14 (sanitizer build, fuzzing)
+  libclang-rt-14-dev                 # clang's sanitizer and libFuzzer runtimes
   cmake ninja-build pkg-config       # build system; pkg-config for the tdbg.pc test
   libeigen3-dev                      # Eigen 3.4 (Tensor module)
   libboost1.81-dev                   # Boost 1.81: Spirit X3, Regex (header-only)

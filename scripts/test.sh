@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds tdbg and runs its whole test suite twice, from the repository root:
 #   build/release  RelWithDebInfo
-#   build/asan     Debug with AddressSanitizer + UndefinedBehaviorSanitizer (TDBG_SANITIZE=ON)
+#   build/asan     Debug, clang 14, AddressSanitizer + UndefinedBehaviorSanitizer (TDBG_SANITIZE=ON)
 # Both runs always happen; the script exits non-zero if either fails, and its last line sums up
-# both. The compiler is CMake's default (g++), or $CXX at the first configure of a build dir.
+# both. Release uses CMake's default compiler (g++) or $CXX; the sanitizer build uses clang++ unless $CXX is set.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
@@ -44,7 +44,11 @@ run_build release -DCMAKE_BUILD_TYPE=RelWithDebInfo || status=1
 # Benchmarks are compiled (and smoke-tested, if they register tests) in the release build only.
 export ASAN_OPTIONS=detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-run_build asan -DCMAKE_BUILD_TYPE=Debug -DTDBG_SANITIZE=ON -DTDBG_BUILD_BENCHMARKS=OFF || status=1
+# The sanitizer build uses clang 14, so every run also proves that both compilers build tdbg
+# (g++ 12 above, clang 14 here) with warnings as errors.
+asan_cxx=()
+if [ -z "${CXX:-}" ] && command -v clang++ >/dev/null 2>&1; then asan_cxx=(-DCMAKE_CXX_COMPILER=clang++); fi
+run_build asan -DCMAKE_BUILD_TYPE=Debug -DTDBG_SANITIZE=ON -DTDBG_BUILD_BENCHMARKS=OFF "${asan_cxx[@]}" || status=1
 
 echo "test.sh: ${result[release]}; ${result[asan]}; total ${SECONDS}s"
 exit $status
