@@ -16,11 +16,16 @@
 // copies the tensor once and queues it; a background writer (hook/writer.hpp) encodes it,
 // computes reductions and writes. Errors of the writer come back as io_error from the next
 // save/begin_step/end_step/flush/close; the destructor closes and reports to stderr, never throws.
+//
+// Observers (tensor_observer, add_observer) see every saved tensor — the same shared copy the
+// writer encodes — and the end of every step, on the training thread: this is how rules run in
+// process (rules/attach.hpp) without the hook layer knowing about rules.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <initializer_list>
 #include <iostream>
@@ -29,6 +34,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "tdbg/collect/collection.hpp"
@@ -36,6 +42,7 @@
 #include "tdbg/collect/matcher.hpp"
 #include "tdbg/core/error.hpp"
 #include "tdbg/core/mode.hpp"
+#include "tdbg/core/reduction.hpp"
 #include "tdbg/core/tensor.hpp"
 #include "tdbg/hook/collection_record.hpp"
 #include "tdbg/hook/writer.hpp"
@@ -70,6 +77,38 @@ struct hook_options {
 };
 
 class hook;
+
+/// One tensor the hook saved, as its observers see it.
+struct saved_tensor_info {
+  std::string_view name;                 ///< the tensor name ("scalar/<name>" for save_scalar)
+  step_t step = 0;                       ///< global step
+  mode m = mode::global;
+  step_t mode_step = 0;
+  std::string_view worker;               ///< hook_options::worker
+  bool raw = true;                       ///< the raw value is written
+  bool shape = false;                    ///< the shape is written
+  std::span<const reduction> reductions; ///< the reductions written, in file order
+};
+
+/// Sees, on the training thread, what a hook saves: the generic hand-off to in-process
+/// consumers (rules/attach.hpp) that keeps the hook layer free of them.
+///
+/// Contract: on_save is called once per tensor the hook queues for writing (also in a dry run;
+/// not for a tensor dropped because the queue was full), from save() — or from the call that
+/// ends the step, for save_scalar — with the hook's own copy of the tensor, shared and
+/// immutable (holding it delays the recycling of its buffer, never copies it). on_step_end is
+/// called once per step, at the end of the call that ends it (end_step, begin_step, set_mode or
+/// close), after its tensors; `saved` tells whether any tensor was reported in it. on_close is
+/// called once, at the end of close(). An exception thrown by an observer propagates out of
+/// that hook call once the call has done its own work (begin_step() still begins the new step,
+/// set_mode() still sets the mode); later observers miss that event.
+class tensor_observer {
+ public:
+  virtual ~tensor_observer() = default;
+  virtual void on_save(const saved_tensor_info& info, const std::shared_ptr<const tensor>& value) = 0;
+  virtual void on_step_end(step_t step, mode m, step_t mode_step, bool saved) = 0;
+  virtual void on_close() {}
+};
 
 /// Customisation point: specialise `save_adapter<T>` with
 /// `static void save(hook&, std::string_view name, const T&)` to let `hook.save(name, value)`
@@ -136,10 +175,12 @@ class hook {
 
   /// Sets the mode of the following steps. Ends the open step first (a step has one mode).
   void set_mode(mode m) {
-    if (in_step_) end_step();
+    std::exception_ptr observer_error;  // rethrown once the mode is set
+    if (in_step_) finish_step(&observer_error);
     mode_ = m;
     auto& ms = mode_steps_[mode_index(m)];
     if (!ms) ms = -1;
+    if (observer_error) std::rethrow_exception(observer_error);
   }
   [[nodiscard]] mode current_mode() const noexcept { return mode_; }
   /// The global step (-1 before the first begin_step).
@@ -151,7 +192,8 @@ class hook {
   /// Starts the next step (ending the open one, if any).
   void begin_step() {
     if (closed_) throw usage_error("tdbg::hook: begin_step() after close()");
-    if (in_step_) end_step();
+    std::exception_ptr observer_error;  // rethrown once the new step has begun
+    if (in_step_) finish_step(&observer_error);
     check_writer();
     ++step_;
     auto& ms = mode_steps_[mode_index(mode_)];
@@ -162,22 +204,13 @@ class hook {
                    !(train_only_skipped && collect::is_train_only_collection(collections_[i].name));
     step_wrote_ = false;
     in_step_ = true;
+    if (observer_error) std::rethrow_exception(observer_error);
   }
 
   /// Ends the open step: its event file is committed, then its index file is written.
   void end_step() {
     if (!in_step_) throw usage_error("tdbg::hook: end_step() without begin_step()");
-    for (auto& j : pending_scalars_) enqueue(std::move(j));
-    pending_scalars_.clear();
-    in_step_ = false;
-    if (step_wrote_ && writer_) {
-      writer_->push(detail::end_step_job{step_});
-      if (!collections_written_) {  // smdebug writes it after the first step that saved data
-        write_collections_file();
-        collections_written_ = true;
-      }
-    }
-    check_writer();
+    finish_step(nullptr);
   }
 
   // ---- saving ----------------------------------------------------------------------------
@@ -246,7 +279,8 @@ class hook {
     const std::int64_t one = 1;
     detail::tensor_job j;
     j.name = "scalar/" + std::string(name);
-    j.value = tensor(make_tensor_ref(std::span<const double>(&value, 1), std::span<const std::int64_t>(&one, 1)));
+    j.value = std::make_shared<tensor>(
+        make_tensor_ref(std::span<const double>(&value, 1), std::span<const std::int64_t>(&one, 1)));
     fill_step(j);
     pending_scalars_.push_back(std::move(j));
   }
@@ -280,6 +314,7 @@ class hook {
   void close() {
     if (closed_) return;
     closed_ = true;
+    const bool ended_step = in_step_;
     if (in_step_) {
       for (auto& j : pending_scalars_) enqueue(std::move(j));
       pending_scalars_.clear();
@@ -295,6 +330,17 @@ class hook {
         std::cerr << "tdbg::hook: warning: " << n << " tensor(s) dropped because the writer queue ("
                   << writer_->capacity() << " bytes) was full\n";
     }
+    // Observers last: everything is written, so a throwing observer loses nothing.
+    std::exception_ptr observer_error;  // the observers still hear of the close
+    if (ended_step) {
+      try {
+        notify_step_end();
+      } catch (...) {
+        observer_error = std::current_exception();
+      }
+    }
+    for (const auto& o : std::vector(observers_)) o->on_close();
+    if (observer_error) std::rethrow_exception(observer_error);
     check_writer();
   }
   [[nodiscard]] bool closed() const noexcept { return closed_; }
@@ -324,6 +370,21 @@ class hook {
   }
   [[nodiscard]] const hook_options& options() const noexcept { return options_; }
   [[nodiscard]] storage::backend& backend() const noexcept { return *backend_; }
+
+  // ---- observers -------------------------------------------------------------------------
+
+  /// Adds an observer (see tensor_observer); it sees the tensors saved from now on. The hook
+  /// co-owns it until remove_observer or the hook's end. usage_error for null or after close().
+  void add_observer(std::shared_ptr<tensor_observer> o) {
+    if (!o) throw usage_error("tdbg::hook: add_observer(nullptr)");
+    if (closed_) throw usage_error("tdbg::hook: add_observer() after close()");
+    observers_.push_back(std::move(o));
+  }
+  /// Removes an observer added before (no effect for an unknown one).
+  void remove_observer(const tensor_observer* o) noexcept {
+    std::erase_if(observers_, [&](const auto& p) { return p.get() == o; });
+  }
+  [[nodiscard]] std::size_t observer_count() const noexcept { return observers_.size(); }
 
   // ---- stopping --------------------------------------------------------------------------
 
@@ -408,7 +469,7 @@ class hook {
     j.name = std::string(name);
     if (value.dtype() == dtype::string) d.reductions.clear();  // no numeric reductions of strings
     if (!d.raw && !d.shape && d.reductions.empty()) return;
-    j.value = std::move(value);
+    j.value = std::make_shared<tensor>(std::move(value));
     j.reductions = std::move(d.reductions);
     j.raw = d.raw;
     j.shape = d.shape;
@@ -417,9 +478,52 @@ class hook {
   }
 
   void enqueue(detail::tensor_job&& j) {
-    if (!writer_) return;  // dry run
-    step_wrote_ = true;
-    writer_->push_tensor(std::move(j));
+    if (observers_.empty()) {
+      if (!writer_) return;  // dry run
+      step_wrote_ = true;
+      writer_->push_tensor(std::move(j));
+      return;
+    }
+    // The job moves into the queue: keep what the observers are shown.
+    const std::shared_ptr<const tensor> value = j.value;
+    const std::string name = j.name;
+    const std::vector<reduction> reductions = j.reductions;
+    const saved_tensor_info info{name, j.step, j.m, j.mode_step, options_.worker, j.raw, j.shape, reductions};
+    if (writer_) {
+      step_wrote_ = true;
+      if (!writer_->push_tensor(std::move(j))) return;  // dropped: not written, not observed
+    }
+    step_observed_ = true;
+    for (const auto& o : std::vector(observers_)) o->on_save(info, value);
+  }
+
+  /// end_step's work. An observer's exception is stored in *defer (when given) instead of
+  /// thrown, so that begin_step/set_mode can finish their own work first.
+  void finish_step(std::exception_ptr* defer) {
+    for (auto& j : pending_scalars_) enqueue(std::move(j));
+    pending_scalars_.clear();
+    in_step_ = false;
+    if (step_wrote_ && writer_) {
+      writer_->push(detail::end_step_job{step_});
+      if (!collections_written_) {  // smdebug writes it after the first step that saved data
+        write_collections_file();
+        collections_written_ = true;
+      }
+    }
+    try {
+      notify_step_end();
+    } catch (...) {
+      if (!defer) throw;
+      *defer = std::current_exception();
+    }
+    check_writer();
+  }
+
+  void notify_step_end() {
+    const bool saved = std::exchange(step_observed_, false);
+    if (observers_.empty()) return;
+    const step_t ms = *mode_steps_[mode_index(mode_)];
+    for (const auto& o : std::vector(observers_)) o->on_step_end(step_, mode_, ms, saved);
   }
 
   void write_collections_file() {
@@ -441,6 +545,8 @@ class hook {
   bool closed_ = false;
   std::vector<detail::tensor_job> pending_scalars_;
   std::atomic<bool> stop_{false};
+  std::vector<std::shared_ptr<tensor_observer>> observers_;
+  bool step_observed_ = false;  // an observer was shown a tensor in the current step
 
   std::unique_ptr<detail::hook_writer> writer_;  // last: destroyed (joined) first
 };

@@ -11,6 +11,7 @@
 // rest of a failed step is dropped and the next step starts afresh.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -79,7 +80,9 @@ struct tensor_job {
   step_t mode_step = 0;
   double wall_time = 0;
   std::string name;
-  tensor value;
+  /// The hook's single copy of the saved tensor, shared with the hook's observers (in-process
+  /// rules); never null in a queued job. Its buffer is recycled only when the job is its last owner.
+  std::shared_ptr<tensor> value;
   std::vector<reduction> reductions;  ///< in file order, each once
   bool raw = true;
   bool shape = false;
@@ -187,8 +190,9 @@ class hook_writer {
 
  private:
   static std::uint64_t job_bytes(const tensor_job& j) {
-    std::uint64_t n = j.value.bytes().size() + j.name.size() + 64;
-    for (const auto& s : j.value.strings()) n += s.size() + 8;
+    if (!j.value) return j.name.size() + 64;
+    std::uint64_t n = j.value->bytes().size() + j.name.size() + 64;
+    for (const auto& s : j.value->strings()) n += s.size() + 8;
     return n;
   }
 
@@ -204,7 +208,7 @@ class hook_writer {
         busy_ = true;
       }
       std::visit([&](auto& j) { handle(j); }, item.first);
-      if (auto* t = std::get_if<tensor_job>(&item.first)) pool_.give(std::move(t->value).take_storage());
+      if (auto* t = std::get_if<tensor_job>(&item.first)) recycle(std::move(t->value));
       {
         std::lock_guard lock(mutex_);
         queued_bytes_ -= item.second;
@@ -217,6 +221,16 @@ class hook_writer {
     if (step_) handle(end_step_job{step_->step});
     std::lock_guard lock(mutex_);
     idle_.notify_all();
+  }
+
+  /// Gives the buffer of a written tensor to the pool when nobody else (an observer of the
+  /// hook) still holds the tensor; otherwise the last owner frees it.
+  void recycle(std::shared_ptr<tensor>&& v) {
+    if (!v || v.use_count() != 1) return;
+    // Whoever held it before released it (their reads happen-before their release); pair it.
+    std::atomic_thread_fence(std::memory_order_acquire);
+    pool_.give(std::move(*v).take_storage());
+    v.reset();
   }
 
   void fail(const std::string& key, const std::exception& e) {
@@ -239,6 +253,7 @@ class hook_writer {
   }
 
   void handle(tensor_job& j) {
+    if (!j.value) return;  // the hook never queues one; a job without a tensor writes nothing
     if (step_ && step_->step != j.step) handle(end_step_job{step_->step});
     if (!step_) {
       step_.emplace();
@@ -252,13 +267,13 @@ class hook_writer {
         s.index.mode_step = j.mode_step;
         s.has_meta = true;
       }
-      const tensor_ref v = j.value.ref();
+      const tensor_ref v = j.value->ref();
       for (reduction r : j.reductions) {
         const tensor red = reduction_tensor(v, r);
         write_record(s, io::reduction_tensor_name(j.name, r), red.ref(), j);
       }
       if (j.raw) write_record(s, j.name, v, j);
-      if (j.shape) s.index.shape_payload.push_back(io::shape_entry{j.name, j.name, j.value.shape()});
+      if (j.shape) s.index.shape_payload.push_back(io::shape_entry{j.name, j.name, j.value->shape()});
     } catch (const std::exception& e) {
       s.failed = true;
       s.event.reset();  // the uncommitted .tmp stays; nothing is published for this step

@@ -1,0 +1,76 @@
+// tdbg/rules/source.hpp — where a rule reads its data: the pluggable reader backend of the engine.
+// Layer: rules (core only here; trial_source.hpp adapts a trial, live_source.hpp feeds it from a
+// hook in process). A data_source answers in *global* steps; modes are attributes of steps.
+//
+// Contract shared by every implementation (so offline and in-process evaluation of one rule over
+// one training give identical findings):
+//  * steps(...) list only steps that are complete (every worker wrote them, or the job ended);
+//    a live source lists a step once the hook ended it.
+//  * value(...) returns nullptr when the tensor was not saved raw at that step/worker (it may
+//    still have stored reductions); it throws tdbg::error for data that exists but is corrupt.
+//  * Values are immutable and shared: the engine maps them with Eigen without copying.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tdbg/core/mode.hpp"
+#include "tdbg/core/reduction.hpp"
+#include "tdbg/core/tensor.hpp"
+
+namespace tdbg::rules {
+
+/// A global step with its mode and mode step.
+struct step_point {
+  step_t global_step = 0;
+  tdbg::mode mode = tdbg::mode::global;
+  step_t mode_step = 0;
+  friend bool operator==(const step_point&, const step_point&) = default;
+};
+
+/// Read access to one training's saved tensors, for rule evaluation.
+class data_source {
+ public:
+  virtual ~data_source() = default;
+
+  /// Every tensor name known so far, sorted.
+  [[nodiscard]] virtual std::vector<std::string> tensor_names() const = 0;
+
+  /// The tensors of a collection (its tensor_names and its include_regex matches among the known
+  /// names), sorted; empty for an unknown collection.
+  [[nodiscard]] virtual std::vector<std::string> collection_tensor_names(std::string_view collection) const = 0;
+
+  /// Complete global steps at which `tensor` has data (raw value, stored reduction or shape) in
+  /// mode `m` (mode::global: in any mode), sorted.
+  [[nodiscard]] virtual std::vector<step_t> tensor_steps(std::string_view tensor, tdbg::mode m) const = 0;
+
+  /// Complete global steps of the whole source in mode `m` (mode::global: all), sorted.
+  [[nodiscard]] virtual std::vector<step_t> steps(tdbg::mode m) const = 0;
+
+  /// The mode and mode step of a global step; nullopt if the step is unknown.
+  [[nodiscard]] virtual std::optional<step_point> point(step_t global_step) const = 0;
+
+  /// The workers that have `tensor` at `global_step`, sorted (lexicographically).
+  [[nodiscard]] virtual std::vector<std::string> workers(std::string_view tensor, step_t global_step) const = 0;
+
+  /// The raw value of `tensor` at `global_step` from `worker` (empty: the smallest worker name),
+  /// or nullptr when no raw value was saved there.
+  [[nodiscard]] virtual std::shared_ptr<const tdbg::tensor> value(std::string_view tensor, step_t global_step,
+                                                                  std::string_view worker = {}) const = 0;
+
+  /// A reduction stored by the writer (smdebug's stored reductions: sample std/variance,
+  /// vector norms), or nullopt.
+  [[nodiscard]] virtual std::optional<double> stored_reduction(std::string_view tensor, step_t global_step,
+                                                               reduction r, std::string_view worker = {}) const = 0;
+
+  /// False while the training may still add steps (a live trial, an in-process hook).
+  [[nodiscard]] virtual bool complete() const = 0;
+
+  /// "trial /runs/exp1", "hook (in process)" — for messages.
+  [[nodiscard]] virtual std::string describe() const = 0;
+};
+
+}  // namespace tdbg::rules
