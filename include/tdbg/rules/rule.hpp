@@ -106,6 +106,33 @@ struct schedule {
   std::optional<step_t> end;             ///< last step evaluated (inclusive)
 };
 
+/// The stateful part of a schedule — range, warm-up, every k — applied to candidate steps in
+/// increasing order. any_rule::steps() (over all steps at once) and the in-process runner (one
+/// step at a time) both decide through it, so offline and in-process schedules cannot drift.
+class schedule_cursor {
+ public:
+  explicit schedule_cursor(const schedule& when) : when_(when) {}
+
+  /// Whether the candidate step numbered `u` (a mode step of the schedule's mode; a global step
+  /// for mode::global) is evaluated. Call once per candidate, in increasing order.
+  bool admit(step_t u) {
+    if (when_.start && u < *when_.start) return false;
+    if (when_.end && u > *when_.end) return false;
+    if (skipped_ < when_.warmup) {
+      ++skipped_;
+      return false;
+    }
+    if (last_ && u - *last_ < std::max<step_t>(when_.every, 1)) return false;
+    last_ = u;
+    return true;
+  }
+
+ private:
+  schedule when_;
+  std::size_t skipped_ = 0;
+  std::optional<step_t> last_;
+};
+
 /// How findings of a fired evaluation are split.
 enum class findings_per : std::uint8_t {
   evaluation,   ///< one finding with all the evidence
@@ -238,8 +265,7 @@ class any_rule {
     if (!any_primary)
       for (step_t s : src.steps(w.mode)) cand.insert(s);
     std::vector<step_t> out;
-    std::size_t skipped = 0;
-    std::optional<step_t> last;
+    schedule_cursor cursor(w);
     for (step_t g : cand) {
       step_t u = g;
       if (w.mode != tdbg::mode::global) {
@@ -247,15 +273,7 @@ class any_rule {
         if (!p || p->mode != w.mode) continue;
         u = p->mode_step;
       }
-      if (w.start && u < *w.start) continue;
-      if (w.end && u > *w.end) continue;
-      if (skipped < w.warmup) {
-        ++skipped;
-        continue;
-      }
-      if (last && u - *last < std::max<step_t>(w.every, 1)) continue;
-      last = u;
-      out.push_back(g);
+      if (cursor.admit(u)) out.push_back(g);
     }
     return out;
   }

@@ -335,6 +335,7 @@ class inprocess_runner {
       source_.retain(reqs);
       sched s;
       s.when = r.options().when;
+      s.cursor = schedule_cursor(s.when);
       for (const auto& n : reqs.tensors) {
         if (!n.primary || !n.source.empty()) continue;
         s.primary.push_back(n.selection);
@@ -383,8 +384,7 @@ class inprocess_runner {
     schedule when;
     std::vector<selection_spec> primary;
     std::vector<std::shared_ptr<const boost::regex>> regexes;
-    std::size_t skipped = 0;
-    std::optional<step_t> last;
+    schedule_cursor cursor{when};
   };
 
   /// any_rule::steps' decision for the newest step, with the schedule's state.
@@ -409,15 +409,7 @@ class inprocess_runner {
       if (p.mode != s.when.mode) return false;
       u = p.mode_step;
     }
-    if (s.when.start && u < *s.when.start) return false;
-    if (s.when.end && u > *s.when.end) return false;
-    if (s.skipped < s.when.warmup) {
-      ++s.skipped;
-      return false;
-    }
-    if (s.last && u - *s.last < std::max<step_t>(s.when.every, 1)) return false;
-    s.last = u;
-    return true;
+    return s.cursor.admit(u);
   }
 
   live_source source_;
