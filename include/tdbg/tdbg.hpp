@@ -27,3 +27,13 @@
 #include "tdbg/hook/json_config.hpp"
 
 #include "tdbg/trial/trial.hpp"
+
+#include "tdbg/rules/actions.hpp"
+#include "tdbg/rules/attach.hpp"
+#include "tdbg/rules/live_source.hpp"
+#include "tdbg/rules/rules.hpp"
+#include "tdbg/rules/runner.hpp"
+#include "tdbg/rules/trial_source.hpp"
+
+// Not included: tdbg/lang/ (Boost.Spirit X3, heavy to compile) — include tdbg/lang/parse.hpp
+// in the one translation unit that loads .rule files.
