@@ -25,6 +25,17 @@ install(EXPORT tdbg-targets
         DESTINATION "${TDBG_INSTALL_CMAKEDIR}"
         COMPONENT tdbg_development)
 
+# tdbg::catch2 (when Catch2 was found): its own export file, loaded by tdbg-config.cmake only
+# when Catch2 can be found by the consumer too.
+if(TARGET tdbg_catch2)
+  install(TARGETS tdbg_catch2 EXPORT tdbg-catch2-targets)
+  install(EXPORT tdbg-catch2-targets
+          NAMESPACE tdbg::
+          FILE tdbg-catch2-targets.cmake
+          DESTINATION "${TDBG_INSTALL_CMAKEDIR}"
+          COMPONENT tdbg_development)
+endif()
+
 configure_package_config_file(
   "${CMAKE_CURRENT_LIST_DIR}/tdbg-config.cmake.in"
   "${PROJECT_BINARY_DIR}/tdbg-config.cmake"
