@@ -389,13 +389,16 @@ class checker {
           ok = false;
           break;
         }
-        const std::string name = t.substr(i + 1, close - i - 1);
-        const bool known =
-            std::find(std::begin(message_placeholders), std::end(message_placeholders), name) !=
-                std::end(message_placeholders) ||
-            info.parameter(name) != nullptr;
+        const std::string field = t.substr(i + 1, close - i - 1);
+        const std::string name = field.substr(0, field.find(':'));  // {value:.3g}: a format spec
+        auto listed = [&](const auto& list) {
+          return std::find(std::begin(list), std::end(list), name) != std::end(list);
+        };
+        const bool known = listed(message_placeholders) || listed(engine_message_fields) ||
+                           info.parameter(name) != nullptr;
         if (!known) {
           std::vector<std::string> cands(std::begin(message_placeholders), std::end(message_placeholders));
+          cands.insert(cands.end(), std::begin(engine_message_fields), std::end(engine_message_fields));
           for (const auto& p : info.parameters) cands.push_back(p.name);
           error_at(at_text("{" + name), "unknown placeholder '{" + name + "}' in message" +
                                             detail::suggestion(name, cands));
@@ -523,12 +526,8 @@ class checker {
           error(op, o + " needs booleans, got " + detail::a_type(l) + " and " + detail::a_type(r));
           return std::nullopt;
         }
-        auto norm = [](shape s) { return s == shape::constant ? shape::scalar : s; };
-        if (norm(l.shape) != norm(r.shape)) {
-          error(op, o + " cannot combine " + detail::a_type(l) + " with " + detail::a_type(r) +
-                        "; quantify the per-tensor side first with any(...) or all(...)");
-          return std::nullopt;
-        }
+        // Any shapes combine, as in the engine: the result has the wider shape (per tensor,
+        // element by element); quantify a per-tensor result before it becomes a condition.
         return type{std::max(l.shape, r.shape), value_kind::boolean};
       }
       case detail::op_class::comparison:
@@ -541,13 +540,9 @@ class checker {
           error(op, o + " needs numbers, got " + detail::a_type(l) + " and " + detail::a_type(r));
           return std::nullopt;
         }
-        const auto lo = std::min(l.shape, r.shape);
+        // Element-wise with per-tensor values pairs each tensor's elements with its own value
+        // (`w - mean(w)`), as in the engine.
         const auto hi = std::max(l.shape, r.shape);
-        if (hi == shape::elements && lo == shape::per_tensor) {
-          error(op, o + " cannot combine element-wise values with per-tensor values; reduce the "
-                        "elements first (e.g. mean(...))");
-          return std::nullopt;
-        }
         return type{hi, cmp ? value_kind::boolean : value_kind::number};
       }
     }

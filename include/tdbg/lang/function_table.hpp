@@ -71,6 +71,8 @@ enum class param_kind : std::uint8_t {
   count,            ///< whole number >= 1, constant (literal or parameter)
   string,           ///< string constant
   regex,            ///< regex constant
+  mode,             ///< mode constant (TRAIN, EVAL, PREDICT, GLOBAL or a mode parameter)
+  expression,       ///< number or boolean of shape elements, per-tensor or scalar (not a constant)
 };
 
 /// Readable description of a parameter kind, used in diagnostics ("a tensor selection").
@@ -91,6 +93,8 @@ enum class param_kind : std::uint8_t {
     case param_kind::count: return "a whole number >= 1 (a literal or a parameter)";
     case param_kind::string: return "a string";
     case param_kind::regex: return "a regex (/.../)";
+    case param_kind::mode: return "a mode (TRAIN, EVAL, PREDICT, GLOBAL or a mode parameter)";
+    case param_kind::expression: return "an element-wise, per-tensor or scalar expression";
   }
   return "a value";
 }
@@ -115,6 +119,8 @@ enum class param_kind : std::uint8_t {
     case param_kind::count: return num && t.shape == shape::constant;
     case param_kind::string: return t.value == value_kind::string;
     case param_kind::regex: return t.value == value_kind::regex;
+    case param_kind::mode: return t.value == value_kind::mode;
+    case param_kind::expression: return (num || boolean) && t.shape != shape::constant;
   }
   return false;
 }
@@ -124,6 +130,7 @@ enum class result_rule : std::uint8_t {
   fixed,          ///< always `signature::result`
   same_shape,     ///< the shape of the first argument, the value kind of `signature::result`
   selection,      ///< a tensor selection
+  same_type,      ///< the shape and value kind of the first argument (no longer a selection)
 };
 
 /// One overload of a function.
@@ -142,6 +149,7 @@ struct signature {
     case result_rule::fixed: return s.result;
     case result_rule::same_shape: return type{first.shape, s.result.value, false, false};
     case result_rule::selection: return type{shape::elements, value_kind::number, true, first.has_mode};
+    case result_rule::same_type: return type{first.shape, first.value, false, false};
   }
   return s.result;
 }
@@ -150,7 +158,8 @@ struct signature {
 [[nodiscard]] inline std::string signature_text(const signature& s) {
   static constexpr std::string_view short_names[] = {
       "selection", "elements", "mask", "per_tensor", "per_tensor_bool", "per_tensor|scalar",
-      "scalar", "series", "condition", "number", "varying", "constant", "count", "string", "regex"};
+      "scalar", "series", "condition", "number", "varying", "constant", "count", "string", "regex",
+      "mode", "expression"};
   std::string out = s.name + '(';
   for (std::size_t i = 0; i < s.params.size(); ++i) {
     if (i) out += ", ";
@@ -199,57 +208,79 @@ class function_table {
     auto add = [&t](std::string n, std::initializer_list<pk> p, rr r, type res, std::string e, std::string s) {
       t.add(signature{std::move(n), p, r, res, std::move(e), std::move(s)});
     };
-    // Selections.
+    // Selections (select.hpp).
     add("tensor", {pk::string}, rr::fixed, sel, "tensor_named", "the tensor of that exact name");
     add("tensors", {pk::regex}, rr::fixed, sel, "tensors_matching", "the tensors whose name the regex matches (search)");
     add("collection", {pk::string}, rr::fixed, sel, "collection", "the tensors of a collection");
-    add("per_layer", {pk::selection, pk::regex}, rr::selection, sel, "per_layer",
-        "group the tensors by the regex's first capture group (one member per layer)");
-    add("in_trial", {pk::selection, pk::string}, rr::selection, sel, "in_trial",
-        "the same tensors read from another trial, named when the rules are loaded");
-    // Element-wise math (any shape; constants fold).
-    for (const char* f : {"abs", "sqrt", "log", "exp"})
+    add("only_saved", {pk::selection}, rr::selection, sel, "only_saved",
+        "the selection without the tensors that have no data at the evaluated step");
+    // Element-wise math (any shape; ops.hpp).
+    for (const char* f : {"abs", "sqrt", "log", "exp", "square"})
       add(f, {pk::numeric}, rr::same_shape, number, f, std::string("element-wise ") + f);
-    add("clamp", {pk::numeric, pk::scalar, pk::scalar}, rr::same_shape, number, "clamp", "element-wise clamp to [lo, hi]");
+    add("clamp", {pk::numeric, pk::constant, pk::constant}, rr::same_shape, number, "clamp",
+        "element-wise clamp to [lo, hi]");
     add("between", {pk::numeric, pk::scalar, pk::scalar}, rr::same_shape, boolean, "between", "lo <= x <= hi");
-    // Reductions: elements -> one number per tensor (accumulated in double).
-    for (const char* f : {"min", "max", "mean", "sum", "prod", "std_pop", "std_sample", "variance_pop",
-                          "variance_sample", "l1", "l2", "max_abs", "fraction_zeros", "fraction_nonfinite"})
-      add(f, {pk::elements}, rr::fixed, num_pt, f, std::string("reduction: ") + f);
+    // Reductions: elements -> one number per tensor (accumulated in double; reduce.hpp).
+    add("min", {pk::elements}, rr::fixed, num_pt, "min", "reduction: smallest element");
+    add("max", {pk::elements}, rr::fixed, num_pt, "max", "reduction: largest element");
+    add("mean", {pk::elements}, rr::fixed, num_pt, "mean", "reduction: mean");
+    add("sum", {pk::elements}, rr::fixed, num_pt, "sum", "reduction: sum");
+    add("prod", {pk::elements}, rr::fixed, num_pt, "prod", "reduction: product");
+    add("std_pop", {pk::elements}, rr::fixed, num_pt, "std_pop", "reduction: population standard deviation");
+    add("std_sample", {pk::elements}, rr::fixed, num_pt, "std_sample", "reduction: sample standard deviation");
+    add("variance_pop", {pk::elements}, rr::fixed, num_pt, "var_pop", "reduction: population variance");
+    add("variance_sample", {pk::elements}, rr::fixed, num_pt, "var_sample", "reduction: sample variance");
+    add("l1", {pk::elements}, rr::fixed, num_pt, "l1", "reduction: sum of absolute values");
+    add("l2", {pk::elements}, rr::fixed, num_pt, "l2", "reduction: Euclidean norm");
+    add("max_abs", {pk::elements}, rr::fixed, num_pt, "max_abs", "reduction: largest absolute value");
+    add("fraction_zeros", {pk::elements}, rr::fixed, num_pt, "fraction_zero", "reduction: share of zeros");
+    add("fraction_nonfinite", {pk::elements}, rr::fixed, num_pt, "fraction_nonfinite",
+        "reduction: share of NaN and infinities");
     add("count", {pk::elements}, rr::fixed, num_pt, "count", "number of elements of each tensor");
-    add("count", {pk::mask}, rr::fixed, num_pt, "count_true", "number of elements where the mask holds");
+    add("count", {pk::mask}, rr::fixed, num_pt, "count", "number of elements where the mask holds");
     add("fraction", {pk::mask}, rr::fixed, num_pt, "fraction", "fraction of elements where the mask holds");
     add("quantile", {pk::elements, pk::constant}, rr::fixed, num_pt, "quantile", "q-quantile, q in [0, 1]");
     add("percentile", {pk::elements, pk::constant}, rr::fixed, num_pt, "percentile", "p-th percentile, p in [0, 100]");
-    // Quantifiers over the selected set: per-tensor -> scalar, evidence kept per tensor.
+    // Quantifiers over the selected set: per-tensor -> scalar, evidence kept per tensor (sets.hpp).
     add("any", {pk::per_tensor_bool}, rr::fixed, bool_s, "any", "holds for at least one tensor");
     add("all", {pk::per_tensor_bool}, rr::fixed, bool_s, "all", "holds for every tensor");
-    add("count", {pk::per_tensor_bool}, rr::fixed, num_s, "count_of", "number of tensors for which it holds");
-    add("fraction", {pk::per_tensor_bool}, rr::fixed, num_s, "fraction_of", "fraction of tensors for which it holds");
+    add("count", {pk::per_tensor_bool}, rr::fixed, num_s, "count", "number of tensors for which it holds");
+    add("fraction", {pk::per_tensor_bool}, rr::fixed, num_s, "fraction", "fraction of tensors for which it holds");
     for (const char* f : {"max_over", "min_over", "mean_over", "sum_over"})
       add(f, {pk::per_tensor}, rr::fixed, num_s, f, std::string(f) + " the selected tensors");
-    add("scalar", {pk::per_tensor}, rr::fixed, num_s, "scalar", "the value of a one-tensor selection");
-    add("scalar", {pk::per_tensor_bool}, rr::fixed, bool_s, "scalar", "the verdict of a one-tensor selection");
-    // Time: previous saved step, k steps back, difference, ratio.
+    add("scalar", {pk::per_tensor}, rr::fixed, num_s, "the", "the value of a one-tensor selection");
+    add("scalar", {pk::per_tensor_bool}, rr::fixed, bool_s, "the", "the verdict of a one-tensor selection");
+    // Per-layer grouping: per-tensor -> one value per group (the regex's first capture).
+    for (const char* f : {"group_max", "group_min", "group_mean", "group_sum"})
+      add(f, {pk::per_tensor, pk::regex}, rr::fixed, num_pt, f, std::string(f) + " per group (layer) of tensors");
+    for (const char* f : {"group_any", "group_all"})
+      add(f, {pk::per_tensor_bool, pk::regex}, rr::fixed, type{shape::per_tensor, value_kind::boolean}, f,
+          std::string(f) + " per group (layer) of tensors");
+    // Time: previous saved step(s), k steps back, difference, ratio (time.hpp).
     add("prev", {pk::varying}, rr::same_shape, number, "prev", "value at the previous saved step");
+    add("prev", {pk::varying, pk::count}, rr::same_shape, number, "prev", "value k saved steps back");
     add("at", {pk::varying, pk::count}, rr::same_shape, number, "at_steps_back",
         "value at step - k (nearest saved step at or before it)");
     add("delta", {pk::varying}, rr::same_shape, number, "delta", "x - prev(x)");
-    add("delta", {pk::varying, pk::count}, rr::same_shape, number, "delta", "x - at(x, k)");
     add("ratio", {pk::varying}, rr::same_shape, number, "ratio", "x / prev(x)");
-    add("ratio", {pk::varying, pk::count}, rr::same_shape, number, "ratio", "x / at(x, k)");
-    // Windows over the last n evaluations of a scalar.
+    // State over evaluations (window.hpp).
     for (const char* f : {"window_min", "window_max", "window_mean", "window_slope"})
       add(f, {pk::series, pk::count}, rr::fixed, num_s, f, std::string(f) + " over the last n evaluations");
     add("window_count", {pk::condition, pk::count}, rr::fixed, num_s, "window_count", "evaluations (of the last n) where it held");
     add("window_all", {pk::condition, pk::count}, rr::fixed, bool_s, "window_all", "held at each of the last n evaluations");
     add("window_any", {pk::condition, pk::count}, rr::fixed, bool_s, "window_any", "held at one of the last n evaluations");
+    for (const char* f : {"running_sum", "running_min", "running_max", "running_mean"})
+      add(f, {pk::series}, rr::fixed, num_s, f, std::string(f) + " since the first evaluation");
     add("patience", {pk::condition, pk::count}, rr::fixed, bool_s, "patience", "held for k consecutive evaluations");
-    add("then", {pk::condition, pk::condition, pk::count}, rr::fixed, bool_s, "then_within",
-        "b holds within k steps after a held");
-    // Across workers (one step): per-tensor or scalar values combined over the workers.
-    for (const char* f : {"max_over_workers", "min_over_workers", "mean_over_workers"})
-      add(f, {pk::reduced}, rr::same_shape, number, f, std::string(f) + ": the value combined across the workers at the step");
+    add("then", {pk::condition, pk::condition, pk::count}, rr::fixed, bool_s, "then",
+        "b holds now and a held at an evaluation within the last k steps");
+    // Across modes, workers and trials (across.hpp).
+    add("in_mode", {pk::expression, pk::mode}, rr::same_type, number, "in_mode",
+        "x at the newest step of that mode at or before the evaluated step");
+    add("in_trial", {pk::expression, pk::string}, rr::same_type, number, "in_trial",
+        "x read from another trial, bound to the rule by name when it is loaded");
+    for (const char* f : {"max_over_workers", "min_over_workers", "mean_over_workers", "spread_over_workers"})
+      add(f, {pk::series}, rr::fixed, num_s, f, std::string(f) + ": the value combined across the workers at the step");
     return t;
   }();
   return table;

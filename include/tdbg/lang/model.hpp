@@ -116,8 +116,15 @@ struct rule_info {
   }
 };
 
-/// Placeholders a message may use besides the rule's parameters.
+/// Placeholders a message may use besides the rule's parameters (also reserved as parameter
+/// names).
 inline constexpr std::string_view message_placeholders[] = {"rule",   "tensor", "step", "mode",
                                                             "mode_step", "worker", "value"};
+
+/// Further fields of the engine's findings a message may use (rules/rule.hpp): the condition's
+/// text, the first observation's threshold, all tensors/values/thresholds, the evidence. Not
+/// reserved: a rule parameter of the same name (e.g. `threshold`) takes precedence.
+inline constexpr std::string_view engine_message_fields[] = {"expr",   "threshold",  "tensors",
+                                                             "values", "thresholds", "evidence"};
 
 }  // namespace tdbg::lang

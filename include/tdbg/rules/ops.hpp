@@ -180,6 +180,35 @@ template <class N>
 inline constexpr bool is_literal_node_v =
     std::is_same_v<N, constant> || std::is_same_v<N, param> || std::is_same_v<N, bool_constant>;
 
+// Run-time answers to what typed nodes know statically (erased nodes, erased.hpp, answer
+// them at run time).
+/// Whether an elements evaluator can answer with a stored reduction now (run time).
+template <class Ev>
+[[nodiscard]] bool stored_available(const Ev& e) {
+  if constexpr (!has_stored_fallback<Ev>)
+    return false;
+  else if constexpr (requires { e.stored_capable(); })
+    return e.stored_capable();
+  else
+    return true;
+}
+
+template <class N>
+[[nodiscard]] bool literal_node(const N& n) {
+  if constexpr (requires { n.literal(); })
+    return n.literal();
+  else
+    return is_literal_node_v<N>;
+}
+
+template <class N>
+[[nodiscard]] bool atomic_node(const N& n) {
+  if constexpr (requires { n.atomic(); })
+    return n.atomic();
+  else
+    return is_literal_node_v<N> || std::is_same_v<N, selection> || requires { N::is_call; };
+}
+
 /// Tensor names of evidence, comma-joined without repeats; the worker if all share one.
 inline observation summarize(const std::vector<observation>& ev, double value, double threshold) {
   observation o;
@@ -311,6 +340,11 @@ class unary_node {
       r.abs = true;
       return x_.stored(c, t, r);
     }
+    [[nodiscard]] bool stored_capable() const
+      requires std::is_same_v<F, ops::abs_fn> && detail::has_stored_fallback<typename X::evaluator>
+    {
+      return detail::stored_available(x_);
+    }
 
     void reset() { x_.reset(); }
     [[nodiscard]] std::size_t state_size() const { return x_.state_size(); }
@@ -347,7 +381,8 @@ class binary_node {
 
   class evaluator {
    public:
-    explicit evaluator(const binary_node& n) : a_(n.a_), b_(n.b_) {}
+    explicit evaluator(const binary_node& n)
+        : a_(n.a_), b_(n.b_), left_observed_(!detail::literal_node(n.a_) || detail::literal_node(n.b_)) {}
 
     auto eval(const context& c) {
       if constexpr (kind == expr_kind::scalar) {
@@ -484,9 +519,8 @@ class binary_node {
           detail::append(r.evidence, b.evidence);
           return r;
         } else {
-          constexpr bool left_observed = !detail::is_literal_node_v<A> || detail::is_literal_node_v<B>;
-          const scalar_value& obs = left_observed ? a : b;
-          const scalar_value& thr = left_observed ? b : a;
+          const scalar_value& obs = left_observed_ ? a : b;
+          const scalar_value& thr = left_observed_ ? b : a;
           return scalar_value::of(v, {detail::summarize(obs.evidence, obs.v, thr.v)});
         }
       }
@@ -566,17 +600,13 @@ class binary_node {
     scalar_value sa_, sb_;
     tensor_values pa_, pb_;
     double va_ = 0, vb_ = 0;
+    bool left_observed_;  // the left operand is the observed side (not a constant/parameter)
   };
 
  private:
   template <class N>
   static std::string operand_text(const N& n) {
-    if constexpr (detail::is_literal_node_v<N> || std::is_same_v<N, selection>)
-      return n.describe();
-    else if constexpr (requires { N::is_call; })
-      return n.describe();
-    else
-      return "(" + n.describe() + ")";
+    return detail::atomic_node(n) ? n.describe() : "(" + n.describe() + ")";
   }
   A a_;
   B b_;

@@ -122,7 +122,8 @@ class schedule_cursor {
       ++skipped_;
       return false;
     }
-    if (last_ && u - *last_ < std::max<step_t>(when_.every, 1)) return false;
+    if (has_last_ && u - last_ < std::max<step_t>(when_.every, 1)) return false;
+    has_last_ = true;
     last_ = u;
     return true;
   }
@@ -130,7 +131,8 @@ class schedule_cursor {
  private:
   schedule when_;
   std::size_t skipped_ = 0;
-  std::optional<step_t> last_;
+  bool has_last_ = false;  // (not std::optional: g++ 12 -O3 warns maybe-uninitialized on it)
+  step_t last_ = 0;
 };
 
 /// How findings of a fired evaluation are split.

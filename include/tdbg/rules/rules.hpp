@@ -3,11 +3,13 @@
 // operators, reductions, quantifiers and grouping, time shifts, windows/patience/then, across
 // modes/workers/trials) and rule.hpp (any_rule, make_rule). Runners, the trial and live data
 // sources and actions have their own headers (runner.hpp, trial_source.hpp, live_source.hpp,
-// actions.hpp). docs/rules.md documents the semantics with an example per construct.
+// actions.hpp); erased.hpp holds the type-erased nodes of trees composed at run time.
+// docs/rules.md documents the semantics with an example per construct.
 #pragma once
 
 #include "tdbg/rules/across.hpp"
 #include "tdbg/rules/context.hpp"
+#include "tdbg/rules/erased.hpp"
 #include "tdbg/rules/expr.hpp"
 #include "tdbg/rules/ops.hpp"
 #include "tdbg/rules/reduce.hpp"

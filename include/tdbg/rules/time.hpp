@@ -71,6 +71,11 @@ class shift_node {
     {
       return x_.stored(shifted(c), t, r);
     }
+    [[nodiscard]] bool stored_capable() const
+      requires detail::has_stored_fallback<typename X::evaluator>
+    {
+      return detail::stored_available(x_);
+    }
     void reset() { x_.reset(); }
     [[nodiscard]] std::size_t state_size() const { return 0; }
 
