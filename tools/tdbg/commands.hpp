@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <iostream>
+#include <memory>
 #include <map>
 #include <optional>
 #include <ostream>
@@ -14,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "command.hpp"
 #include "json_writer.hpp"
 #include "sha256.hpp"
 #include "tdbg/core/error.hpp"
@@ -318,6 +321,29 @@ inline int run_values(const values_args& a, std::ostream& out) {
     if (rows.empty() && summaries == 0) out << fmt::format("no values of '{}' match\n", a.tensor);
   }
   return exit_ok;
+}
+
+/// `tdbg ls TRIAL [--json]`.
+inline void add_ls_command(CLI::App& app, command_list& commands) {
+  auto a = std::make_shared<ls_args>();
+  auto* sub = app.add_subcommand("ls", "List a trial: workers, steps per mode, tensors, collections");
+  sub->add_option("TRIAL", a->trial, "Trial directory")->required();
+  sub->add_flag("--json", a->json, "Print the tdbg.ls/1 JSON document");
+  commands.add(sub, [a] { return run_ls(*a, std::cout); });
+}
+
+/// `tdbg values TRIAL TENSOR [--mode M] [--worker W] [--step S] [--json] [--no-data]`.
+inline void add_values_command(CLI::App& app, command_list& commands) {
+  auto a = std::make_shared<values_args>();
+  auto* sub = app.add_subcommand("values", "Print the saved values of one tensor");
+  sub->add_option("TRIAL", a->trial, "Trial directory")->required();
+  sub->add_option("TENSOR", a->tensor, "Tensor name")->required();
+  sub->add_option("--mode", a->mode, "Only this mode (TRAIN, EVAL, PREDICT, GLOBAL)");
+  sub->add_option("--worker", a->worker, "Only this worker");
+  sub->add_option("--step", a->step, "Only this step: a mode step with --mode, else a global step");
+  sub->add_flag("--json", a->json, "Print the tdbg.values/1 JSON document");
+  sub->add_flag("--no-data", a->no_data, "Leave the element values out");
+  commands.add(sub, [a] { return run_values(*a, std::cout); });
 }
 
 }  // namespace tdbg::cli
