@@ -17,6 +17,8 @@ packages=(
   libcli11-dev                       # CLI11 2.1 (the tdbg command-line tool)
   protobuf-compiler                  # protoc: checks tdbg's protobuf wire encoding in tests
   libssl-dev                         # OpenSSL
+  libtorch-dev                       # LibTorch 1.13 (CPU): the tdbg::torch integration and its examples
+  dataset-fashion-mnist              # Fashion-MNIST idx files for the LibTorch examples
   git ca-certificates
 )
 
