@@ -4,6 +4,7 @@
 # Layout under the prefix:
 #   include/tdbg/...                      the headers
 #   share/cmake/tdbg/tdbg-config*.cmake   find_package(tdbg)   (share/: header-only, any arch)
+#   share/cmake/tdbg/TdbgRuleTests.cmake  tdbg_add_rule_tests() (loaded by tdbg-config.cmake)
 #   share/pkgconfig/tdbg.pc               pkg-config tdbg
 #   bin/tdbg                              the CLI (if TDBG_BUILD_TOOLS)
 include(CMakePackageConfigHelpers)
@@ -36,6 +37,17 @@ if(TARGET tdbg_catch2)
           COMPONENT tdbg_development)
 endif()
 
+# tdbg::torch (when Torch was found): its own export file, loaded by tdbg-config.cmake only when
+# Torch can be found by the consumer too.
+if(TARGET tdbg_torch)
+  install(TARGETS tdbg_torch EXPORT tdbg-torch-targets)
+  install(EXPORT tdbg-torch-targets
+          NAMESPACE tdbg::
+          FILE tdbg-torch-targets.cmake
+          DESTINATION "${TDBG_INSTALL_CMAKEDIR}"
+          COMPONENT tdbg_development)
+endif()
+
 configure_package_config_file(
   "${CMAKE_CURRENT_LIST_DIR}/tdbg-config.cmake.in"
   "${PROJECT_BINARY_DIR}/tdbg-config.cmake"
@@ -48,6 +60,7 @@ write_basic_package_version_file(
   ARCH_INDEPENDENT)
 install(FILES "${PROJECT_BINARY_DIR}/tdbg-config.cmake"
               "${PROJECT_BINARY_DIR}/tdbg-config-version.cmake"
+              "${CMAKE_CURRENT_LIST_DIR}/TdbgRuleTests.cmake"
         DESTINATION "${TDBG_INSTALL_CMAKEDIR}"
         COMPONENT tdbg_development)
 

@@ -2,6 +2,8 @@
 // overrides, and the golden diagnostics of tests/lang/errors/.
 #include <catch2/catch.hpp>
 
+#include <boost/regex.hpp>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -358,13 +360,20 @@ TEST_CASE("every `fire when` example of docs/rule-language.md checks", "[lang][d
   std::istringstream lines(doc);
   std::string line;
   std::size_t n = 0;
+  std::string bindings;  // `name = ...` lines seen so far in the current code block
+  const boost::regex binding_line(R"(^[A-Za-z_][A-Za-z0-9_]*\s*=[^=].*)");
   while (std::getline(lines, line)) {
+    if (line.rfind("```", 0) == 0) bindings.clear();
+    if (boost::regex_match(line, binding_line)) bindings += "  " + line + "\n";
     if (line.rfind("fire when ", 0) != 0) continue;
     ++n;
     const std::string text =
-        "rule r(threshold = 1, t = 1, r = 1, hi = 1, lo = 0, limit = 1, num_steps = 3) {\n"
+        "rule r(threshold = 1, t = 1, r = 1, hi = 1, lo = 0, limit = 1, num_steps = 3, use_argmax = false) {\n"
         "  g = collection(\"g\"); w = collection(\"w\"); grads = g; loss = tensor(\"loss\")\n"
-        "  val = tensor(\"loss\") in EVAL; train = tensor(\"loss\") in TRAIN\n  " + line + "\n}\n";
+        "  val = tensor(\"loss\") in EVAL; train = tensor(\"loss\") in TRAIN\n"
+        "  relu = tensors(/relu_output/); images = tensor(\"images\"); sig = tensors(/sigmoid_input/)\n"
+        "  probabilities = tensor(\"probabilities\"); labels = tensor(\"labels\"); p_raw = tensor(\"predictions\")\n" +
+        bindings + "  " + line + "\n}\n";
     INFO(line);
     const auto p = parse(text, "doc");
     INFO(tdbg::lang::format_diagnostics(p.diagnostics));

@@ -10,6 +10,10 @@
 
 #include "command.hpp"
 #include "commands.hpp"
+#include "compile_command.hpp"
+#include "check_command.hpp"
+#include "rules_command.hpp"
+#include "watch_command.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"tdbg — debug neural-network training: list and read smdebug-format trials"};
@@ -19,6 +23,10 @@ int main(int argc, char** argv) {
   tdbg::cli::command_list commands;
   tdbg::cli::add_ls_command(app, commands);
   tdbg::cli::add_values_command(app, commands);
+  tdbg::cli::add_compile_command(app, commands);
+  tdbg::cli::add_check_command(app, commands);
+  tdbg::cli::add_watch_command(app, commands);
+  tdbg::cli::add_rules_command(app, commands);
 
   try {
     app.parse(argc, argv);

@@ -74,7 +74,17 @@ struct hook_options {
   /// Write training_job_end.ts at close (never when the environment has TRAINING_JOB_NAME).
   bool write_end_marker = true;
   bool dry_run = false;                    ///< decide and count, but write nothing
+  /// How often the hook looks for a stop request (stop_request_key) in its trial: at the end of
+  /// a step, when at least this long has passed since it last looked (0: at every step end).
+  /// One backend exists() call per look; see should_stop().
+  std::chrono::milliseconds stop_poll_interval{1000};
 };
+
+/// A stop request written into a trial (by `tdbg watch --on-fire stop`, or anything else): while
+/// this key exists, every hook writing the trial reports should_stop(). A tdbg extension of the
+/// format (smdebug ignores the file); its content (JSON naming the finding) is for people: the
+/// hook only tests that the key exists. docs/format.md, "Stop requests".
+inline constexpr std::string_view stop_request_key = "tdbg_stop_request.json";
 
 class hook;
 
@@ -141,6 +151,7 @@ class hook {
     if (options_.num_workers < 1)
       throw config_error("hook_options.num_workers must be >= 1, got " + std::to_string(options_.num_workers));
     if (options_.queue_capacity_bytes == 0) throw config_error("hook_options.queue_capacity_bytes is 0");
+    if (options_.stop_poll_interval.count() < 0) throw config_error("hook_options.stop_poll_interval is negative");
     if (backend_->exists(io::end_marker_key))
       throw config_error(backend_->describe(io::end_marker_key) +
                          " exists: the trial has ended; write into a new directory");
@@ -390,8 +401,22 @@ class hook {
 
   /// Asks the training loop to stop (thread-safe; rules call it).
   void request_stop() noexcept { stop_.store(true, std::memory_order_relaxed); }
-  /// Whether a stop was requested (thread-safe).
+  /// Whether a stop was requested (thread-safe): by request_stop(), or by a stop request found in
+  /// the trial (stop_request_key), which the hook looks for at the end of a step at most once per
+  /// hook_options::stop_poll_interval. Once true it stays true.
   [[nodiscard]] bool should_stop() const noexcept { return stop_.load(std::memory_order_relaxed); }
+  /// Looks for a stop request in the trial now, whatever the interval; returns should_stop().
+  /// A backend that cannot answer (e.g. a network error) counts as "no request": the next look
+  /// asks again. Training thread only.
+  bool poll_stop_request() noexcept {
+    if (should_stop()) return true;
+    last_stop_poll_ = std::chrono::steady_clock::now();
+    try {
+      if (backend_->exists(stop_request_key)) request_stop();
+    } catch (...) {  // a failed look is no request, and must not end training
+    }
+    return should_stop();
+  }
 
  private:
   struct decision {
@@ -503,6 +528,8 @@ class hook {
     for (auto& j : pending_scalars_) enqueue(std::move(j));
     pending_scalars_.clear();
     in_step_ = false;
+    if (!should_stop() && std::chrono::steady_clock::now() - last_stop_poll_ >= options_.stop_poll_interval)
+      poll_stop_request();
     if (step_wrote_ && writer_) {
       writer_->push(detail::end_step_job{step_});
       if (!collections_written_) {  // smdebug writes it after the first step that saved data
@@ -545,6 +572,7 @@ class hook {
   bool closed_ = false;
   std::vector<detail::tensor_job> pending_scalars_;
   std::atomic<bool> stop_{false};
+  std::chrono::steady_clock::time_point last_stop_poll_{};  // epoch: the first step end looks
   std::vector<std::shared_ptr<tensor_observer>> observers_;
   bool step_observed_ = false;  // an observer was shown a tensor in the current step
 

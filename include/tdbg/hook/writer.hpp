@@ -243,10 +243,10 @@ class hook_writer {
 
   void write_record(open_step& s, const std::string& tag, const tensor_ref& v, const tensor_job& j) {
     if (!s.event) s.event = backend_.create(io::event_file_key(j.step, worker_));
-    payload_.clear();
-    io::encode_tensor_event(payload_, j.wall_time, j.step, tag, v, j.m, j.mode_step);
-    record_.clear();
-    io::append_record(record_, payload_);
+    record_.clear();  // the event is encoded straight into its record: the content is copied once
+    const std::size_t at = io::begin_record(record_);
+    io::encode_tensor_event(record_, j.wall_time, j.step, tag, v, j.m, j.mode_step);
+    io::end_record(record_, at);
     s.event->write(record_);
     s.index.tensor_payload.push_back(io::index_entry{tag, s.offset, record_.size()});
     s.offset += record_.size();
@@ -327,7 +327,7 @@ class hook_writer {
 
   // Writer-thread state.
   std::optional<open_step> step_;
-  std::vector<std::byte> payload_, record_;
+  std::vector<std::byte> record_;  // reused: one encoded record at a time
 
   std::thread thread_;  // last: started after every other member is ready
 };

@@ -31,9 +31,6 @@ namespace detail {
 inline void put_le32(std::vector<std::byte>& out, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::byte>((v >> (8 * i)) & 0xffu));
 }
-inline void put_le64(std::vector<std::byte>& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::byte>((v >> (8 * i)) & 0xffu));
-}
 [[nodiscard]] inline std::uint32_t get_le32(const std::byte* p) noexcept {
   std::uint32_t v = 0;
   for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<std::uint8_t>(p[i]);
@@ -47,16 +44,29 @@ inline void put_le64(std::vector<std::byte>& out, std::uint64_t v) {
 }
 }  // namespace detail
 
+/// Framing in place, for a payload encoded straight into `out` (no copy of it): begin_record
+/// reserves the 12 header bytes at the end of `out` and returns where the record starts; the
+/// caller appends the payload; end_record writes the header (length, masked CRC of the length)
+/// and appends smdebug's constant footer.
+[[nodiscard]] inline std::size_t begin_record(std::vector<std::byte>& out) {
+  const std::size_t start = out.size();
+  out.resize(start + 12);
+  return start;
+}
+inline void end_record(std::vector<std::byte>& out, std::size_t start) {
+  const std::uint64_t length = out.size() - start - 12;
+  for (int i = 0; i < 8; ++i) out[start + static_cast<std::size_t>(i)] = static_cast<std::byte>((length >> (8 * i)) & 0xffu);
+  const std::uint32_t len_crc = masked_crc32c(std::span<const std::byte>(out.data() + start, 8));
+  for (int i = 0; i < 4; ++i) out[start + 8 + static_cast<std::size_t>(i)] = static_cast<std::byte>((len_crc >> (8 * i)) & 0xffu);
+  detail::put_le32(out, smdebug_footer);
+}
+
 /// Appends one record framing `payload` to `out`, with smdebug's constant footer.
 inline void append_record(std::vector<std::byte>& out, std::span<const std::byte> payload) {
   detail::reserve_more(out, payload.size() + record_overhead);
-  const std::size_t start = out.size();
-  detail::put_le64(out, payload.size());
-  const std::uint32_t len_crc =
-      masked_crc32c(std::span<const std::byte>(out.data() + start, 8));
-  detail::put_le32(out, len_crc);
+  const std::size_t start = begin_record(out);
   out.insert(out.end(), payload.begin(), payload.end());
-  detail::put_le32(out, smdebug_footer);
+  end_record(out, start);
 }
 
 /// A record parsed in place: `payload` points into the bytes given to read_record.

@@ -281,6 +281,41 @@ class function_table {
         "x read from another trial, bound to the rule by name when it is loaded");
     for (const char* f : {"max_over_workers", "min_over_workers", "mean_over_workers", "spread_over_workers"})
       add(f, {pk::series}, rr::fixed, num_s, f, std::string(f) + ": the value combined across the workers at the step");
+    // Extensions for the built-in rule library (docs/rule-language.md, "Functions").
+    constexpr type num_e{shape::elements, value_kind::number};
+    constexpr type bool_pt{shape::per_tensor, value_kind::boolean};
+    for (const char* f : {"isnan", "isfinite"})
+      add(f, {pk::numeric}, rr::same_shape, boolean, f, std::string("element-wise ") + f + " (a boolean)");
+    add("exists", {pk::selection}, rr::fixed, bool_s, "exists", "the selection has at least one tensor at the step");
+    // Saved history of the data (history.hpp): the evaluated step and the n - 1 saved steps before it.
+    for (const char* f : {"history_all", "history_any"}) {
+      add(f, {pk::per_tensor_bool, pk::constant}, rr::fixed, bool_pt, f,
+          std::string(f) + " over the last n saved steps of each tensor");
+      add(f, {pk::condition, pk::constant}, rr::fixed, bool_s, f, std::string(f) + " over the last n saved steps");
+    }
+    for (const char* f : {"history_min", "history_max", "history_mean"}) {
+      add(f, {pk::per_tensor, pk::constant}, rr::fixed, num_pt, f,
+          std::string(f) + " over the last n saved steps of each tensor");
+      add(f, {pk::series, pk::constant}, rr::fixed, num_s, f, std::string(f) + " over the last n saved steps");
+    }
+    // Axis reductions: elements -> fewer elements (axis.hpp).
+    for (const char* f : {"mean_along", "sum_along", "min_along", "max_along", "argmax_along"}) {
+      add(f, {pk::elements, pk::constant}, rr::fixed, num_e, f, std::string(f) + ": reduce one axis of each tensor");
+      add(f, {pk::mask, pk::constant}, rr::fixed, num_e, f, std::string(f) + ": reduce one axis of each tensor");
+    }
+    // Classification (classes.hpp): class counts, confusion matrices, accumulation; choose.
+    add("class_counts", {pk::elements}, rr::fixed, num_e, "class_counts", "count of each class index 0..K-1");
+    add("confusion_matrix", {pk::elements, pk::elements}, rr::fixed, num_e, "confusion_matrix",
+        "[label, prediction] counts of class indices");
+    add("diagonal", {pk::elements}, rr::fixed, num_e, "diagonal", "the diagonal of a matrix");
+    add("off_diagonal", {pk::elements}, rr::fixed, num_e, "off_diagonal", "a matrix with a zero diagonal");
+    add("accumulate", {pk::elements}, rr::fixed, num_e, "accumulate", "element-wise sum over the evaluations so far");
+    add("choose", {pk::expression, pk::expression, pk::condition}, rr::same_type, number, "choose",
+        "a if the constant flag is true, else b (decided when the rule is loaded)");
+    for (const char* f : {"mean_per", "sum_per", "min_per", "max_per"}) {
+      add(f, {pk::elements, pk::constant}, rr::fixed, num_e, f, std::string(f) + ": one value per index of an axis");
+      add(f, {pk::mask, pk::constant}, rr::fixed, num_e, f, std::string(f) + ": one value per index of an axis");
+    }
     return t;
   }();
   return table;

@@ -12,11 +12,9 @@
 // its joints, so describe(), needs() and evaluation are those of the equivalent C++ rule.
 // Parameters become `param_(name, value)` nodes (they describe as their name), literals
 // `constant`s; arithmetic of two constants is folded (a constant is known at load time).
-// Schedule: `every k steps` → schedule::every, `warmup n steps` → schedule::warmup, `from step s`
-// → schedule::start, `until step e` → schedule::end (global steps: the schedule's mode is GLOBAL).
-// Message: rule parameters are substituted at load time (`{threshold}` is the parameter when the
-// rule has one), the other placeholders are the engine's finding fields; no message: the
-// engine's default template.
+// Schedule, findings and message: rule_options.hpp (make_rule_options), shared with the headers
+// `tdbg compile` generates (codegen.hpp) — parameters are substituted into the message at load
+// time, the other placeholders are the engine's finding fields.
 //
 // Errors: syntax and semantic errors of the file, a bad override, a required parameter without
 // value, and what the engine refuses when the tree is built (a quantile outside [0, 1], clamp
@@ -45,6 +43,7 @@
 #include "tdbg/lang/model.hpp"
 #include "tdbg/lang/overrides.hpp"
 #include "tdbg/lang/parse.hpp"
+#include "tdbg/lang/rule_options.hpp"
 #include "tdbg/rules/rules.hpp"
 
 namespace tdbg::lang {
@@ -137,6 +136,108 @@ auto visit_node(const built& b, F&& f) -> decltype(f(std::declval<const r::any_n
 inline double constant_number(const built& b) { return std::get<double>(*b.constant); }
 
 
+/// Binds the vocabulary extensions of the built-in rule library (history.hpp, axis.hpp, isnan,
+/// exists): each calls tdbg::rules::<engine_name>(args...) in the table's argument order.
+/// nullopt: `s` is not one of them.
+inline std::optional<built> bind_extension(const signature& s, const std::vector<built>& a) {
+  const std::string& e = s.engine_name;
+  if (e == "isnan" || e == "isfinite") {
+    if (a[0].constant) {
+      const double x = constant_number(a[0]);
+      built b;
+      b.t = type{shape::constant, value_kind::boolean};
+      b.constant = e == "isnan" ? std::isnan(x) : std::isfinite(x);
+      return b;
+    }
+    return visit_node<true>(a[0], [&](const auto& n) -> built {
+      using N = std::remove_cvref_t<decltype(n)>;
+      if constexpr (N::value == r::value_type::number)
+        return e == "isnan" ? wrap(r::isnan(n), a[0].stateful) : wrap(r::isfinite(n), a[0].stateful);
+      else
+        throw build_failure{e + " takes a number"};
+    });
+  }
+  if (e == "exists") return wrap(r::exists(*a[0].sel), false);
+  if (e.rfind("history_", 0) == 0) {
+    if (a[0].stateful)
+      throw build_failure{s.name + " cannot contain a window, running value, patience or then (it looks back "
+                                   "through the saved data, they keep their own past)"};
+    const double n = constant_number(a[1]);
+    return visit_node<false>(a[0], [&](const auto& x) -> built {
+      using N = std::remove_cvref_t<decltype(x)>;
+      if constexpr (N::kind == r::expr_kind::elements) {
+        throw build_failure{s.name + " takes a per-tensor or scalar value"};
+      } else if constexpr (N::value == r::value_type::boolean) {
+        if (e == "history_all") return wrap(r::history_all(x, n), false);
+        if (e == "history_any") return wrap(r::history_any(x, n), false);
+        throw build_failure{s.name + " takes a number"};
+      } else {
+        if (e == "history_min") return wrap(r::history_min(x, n), false);
+        if (e == "history_max") return wrap(r::history_max(x, n), false);
+        if (e == "history_mean") return wrap(r::history_mean(x, n), false);
+        throw build_failure{s.name + " takes a boolean"};
+      }
+    });
+  }
+  if (e == "choose") {
+    if (!a[2].constant)
+      throw build_failure{"choose: the flag must be known when the rule is loaded (a boolean literal or parameter)"};
+    if (a[0].t.shape != a[1].t.shape || a[0].t.value != a[1].t.value)
+      throw build_failure{"choose: both alternatives must have the same type (" + type_name(a[0].t) + " vs " +
+                          type_name(a[1].t) + ")"};
+    return std::get<bool>(*a[2].constant) ? a[0] : a[1];
+  }
+  if (e == "class_counts" || e == "diagonal" || e == "off_diagonal" || e == "accumulate") {
+    if (e == "accumulate" && a[0].stateful)
+      throw build_failure{"accumulate cannot contain a window, running value, patience, then or accumulate"};
+    return visit_node<false>(a[0], [&](const auto& x) -> built {
+      using N = std::remove_cvref_t<decltype(x)>;
+      if constexpr (N::kind == r::expr_kind::elements && N::value == r::value_type::number) {
+        if (e == "class_counts") return wrap(r::class_counts(x), a[0].stateful);
+        if (e == "diagonal") return wrap(r::diagonal(x), a[0].stateful);
+        if (e == "off_diagonal") return wrap(r::off_diagonal(x), a[0].stateful);
+        return wrap(r::accumulate(x), true);
+      } else {
+        throw build_failure{s.name + " takes element-wise numbers"};
+      }
+    });
+  }
+  if (e == "confusion_matrix") {
+    return visit_node<false>(a[0], [&](const auto& l) -> built {
+      return visit_node<false>(a[1], [&](const auto& p) -> built {
+        using L = std::remove_cvref_t<decltype(l)>;
+        using P = std::remove_cvref_t<decltype(p)>;
+        if constexpr (std::is_same_v<L, r::any_elements> && std::is_same_v<P, r::any_elements>)
+          return wrap(r::confusion_matrix(l, p), a[0].stateful || a[1].stateful);
+        else
+          throw build_failure{"confusion_matrix takes element-wise numbers"};
+      });
+    });
+  }
+  const bool along = e.size() > 6 && e.compare(e.size() - 6, 6, "_along") == 0;
+  const bool per = e.size() > 4 && e.compare(e.size() - 4, 4, "_per") == 0;
+  if (along || per) {
+    const double axis = constant_number(a[1]);
+    return visit_node<false>(a[0], [&](const auto& x) -> built {
+      using N = std::remove_cvref_t<decltype(x)>;
+      if constexpr (N::kind == r::expr_kind::elements) {
+        const bool st = a[0].stateful;
+        if (e == "mean_along") return wrap(r::mean_along(x, axis), st);
+        if (e == "sum_along") return wrap(r::sum_along(x, axis), st);
+        if (e == "min_along") return wrap(r::min_along(x, axis), st);
+        if (e == "max_along") return wrap(r::max_along(x, axis), st);
+        if (e == "argmax_along") return wrap(r::argmax_along(x, axis), st);
+        if (e == "mean_per") return wrap(r::mean_per(x, axis), st);
+        if (e == "sum_per") return wrap(r::sum_per(x, axis), st);
+        if (e == "min_per") return wrap(r::min_per(x, axis), st);
+        if (e == "max_per") return wrap(r::max_per(x, axis), st);
+      }
+      throw build_failure{s.name + " takes element-wise values"};
+    });
+  }
+  return std::nullopt;
+}
+
 /// Builds the rules of one checked program.
 class rule_builder {
  public:
@@ -181,18 +282,16 @@ class rule_builder {
     auto cond = expression(fire->condition);
     if (!cond) return std::nullopt;
 
+    // Schedule, findings and message: shared with the generated headers (rule_options.hpp).
+    parameter_values values;
+    for (const auto& pi : info.parameters) values[pi.name] = params_.at(pi.name);
     r::rule_options o;
-    const auto& sch = info.schedule;
-    if (sch.every) o.when.every = step_of(*sch.every);
-    if (sch.warmup) o.when.warmup = static_cast<std::size_t>(step_of(*sch.warmup));
-    if (sch.from) o.when.start = step_of(*sch.from);
-    if (sch.until) o.when.end = step_of(*sch.until);
-    if (o.when.start && o.when.end && *o.when.end < *o.when.start) {
-      error(decl.head.name, "rule '" + info.name + "': the 'until' step " + std::to_string(*o.when.end) +
-                                " is before the 'from' step " + std::to_string(*o.when.start));
+    try {
+      o = make_rule_options(info.name, resolve_settings(info, values), values);
+    } catch (const tdbg::usage_error& e) {
+      error(decl.head.name, e.what());
       return std::nullopt;
     }
-    if (info.message) o.message = substitute_parameters(*info.message, info);
     try {
       return visit_node<false>(*cond, [&](const auto& n) -> r::any_rule {
         using N = std::remove_cvref_t<decltype(n)>;
@@ -219,56 +318,6 @@ class rule_builder {
   }
   void error(const x3::position_tagged& node, std::string msg) {
     out_->push_back(p_->source.at(where(node), std::move(msg)));
-  }
-
-  [[nodiscard]] tdbg::step_t step_of(const step_value& v) const {
-    if (v.index() == 0) return static_cast<tdbg::step_t>(std::get<0>(v));
-    return static_cast<tdbg::step_t>(std::get<double>(params_.at(std::get<1>(v))));
-  }
-
-  /// The message with the rule's parameters substituted ({name} or {name:spec}); the other
-  /// fields stay for the engine. Substituted text has its braces doubled.
-  [[nodiscard]] std::string substitute_parameters(const std::string& t, const rule_info& info) const {
-    std::string out;
-    for (std::size_t i = 0; i < t.size(); ++i) {
-      if ((t[i] == '{' || t[i] == '}') && i + 1 < t.size() && t[i + 1] == t[i]) {
-        out += t.substr(i, 2);
-        ++i;
-        continue;
-      }
-      if (t[i] != '{') {
-        out += t[i];
-        continue;
-      }
-      const auto close = t.find('}', i);
-      const std::string field = t.substr(i + 1, close - i - 1);
-      const auto colon = field.find(':');
-      const std::string name = field.substr(0, colon);
-      if (!info.parameter(name)) {
-        out += t.substr(i, close - i + 1);
-        i = close;
-        continue;
-      }
-      const value& v = params_.at(name);
-      std::string text;
-      if (const double* d = std::get_if<double>(&v))
-        text = colon == std::string::npos ? r::format_number(*d)
-                                          : fmt::format(fmt::runtime("{" + field.substr(colon) + "}"), *d);
-      else if (const bool* b = std::get_if<bool>(&v))
-        text = *b ? "true" : "false";
-      else if (const std::string* s = std::get_if<std::string>(&v))
-        text = *s;
-      else if (const regex_value* re = std::get_if<regex_value>(&v))
-        text = re->pattern;
-      else
-        text = std::string(mode_name(std::get<tdbg::mode>(v)));
-      for (char c : text) {
-        out += c;
-        if (c == '{' || c == '}') out += c;
-      }
-      i = close;
-    }
-    return out;
   }
 
   // --- expressions ----------------------------------------------------------------------------
@@ -627,6 +676,7 @@ class rule_builder {
     if (e == "min_over_workers") return workers<r::worker_aggregates::min>(a[0], s.name);
     if (e == "mean_over_workers") return workers<r::worker_aggregates::mean>(a[0], s.name);
     if (e == "spread_over_workers") return workers<r::worker_aggregates::spread>(a[0], s.name);
+    if (auto x = bind_extension(s, a)) return std::move(*x);
     throw build_failure{"internal: function '" + s.name + "' (engine entity '" + e +
                         "') has no binding to the rule engine"};
   }

@@ -98,6 +98,7 @@ class retarget_evaluator {
   }
   [[nodiscard]] dtype type() const { return x_.type(); }
   [[nodiscard]] std::uint64_t size() const { return x_.size(); }
+  [[nodiscard]] std::vector<std::uint64_t> dims() const { return dims_of(x_); }
   void materialize(dtype d) { x_.materialize(d); }
   void release() { x_.release(); }
   template <class T>

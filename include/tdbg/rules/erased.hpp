@@ -86,6 +86,8 @@ struct erased_evaluator_base<expr_kind::elements> {
   virtual name_set names(const context& c) = 0;
   virtual std::string bind(const context& c, const std::string& t) = 0;
   [[nodiscard]] virtual std::uint64_t size() const = 0;
+  /// The bound tensor's dimensions (axis reductions, rules/axis.hpp).
+  [[nodiscard]] virtual std::vector<std::uint64_t> dims() const = 0;
   /// Evaluates the bound tensor's elements (as doubles) into out[0, size()).
   virtual void fill(double* out) = 0;
   virtual void release() = 0;
@@ -142,6 +144,7 @@ class evaluator_model<expr_kind::elements, X> final : public erased_evaluator_ba
   name_set names(const context& c) override { return ev_.names(c); }
   std::string bind(const context& c, const std::string& t) override { return ev_.bind(c, t); }
   [[nodiscard]] std::uint64_t size() const override { return ev_.size(); }
+  [[nodiscard]] std::vector<std::uint64_t> dims() const override { return dims_of(ev_); }
   void fill(double* out) override {
     const dtype d = ev_.type();
     ev_.materialize(d);
@@ -249,6 +252,11 @@ class erased {
       requires(K == expr_kind::elements)
     {
       return ev_->size();
+    }
+    [[nodiscard]] std::vector<std::uint64_t> dims() const
+      requires(K == expr_kind::elements)
+    {
+      return ev_->dims();
     }
     void materialize(dtype)
       requires(K == expr_kind::elements)

@@ -2,6 +2,7 @@
 // Layer: rules (rules/{expr,select}.hpp, Eigen's Tensor module).
 //
 //   abs(x) sqrt(x) log(x) exp(x) square(x) clamp(x, lo, hi) -x        numbers → numbers
+//   isnan(x) isfinite(x)                                             numbers → booleans
 //   x + y  x - y  x * y  x / y                                       numbers → numbers
 //   x < y  x <= y  x > y  x >= y  x == y  x != y  between(x, lo, hi)   → booleans
 //   a && b  a || b  !a                                               booleans → booleans
@@ -145,6 +146,16 @@ struct clamp_fn {
   [[nodiscard]] std::string describe(const std::string& x) const {
     return "clamp(" + x + ", " + format_number(lo) + ", " + format_number(hi) + ")";
   }
+};
+struct isnan_fn {
+  static constexpr bool boolean_in = false, boolean_out = true;
+  double operator()(double x) const noexcept { return std::isnan(x) ? 1.0 : 0.0; }
+  [[nodiscard]] std::string describe(const std::string& x) const { return "isnan(" + x + ")"; }
+};
+struct isfinite_fn {
+  static constexpr bool boolean_in = false, boolean_out = true;
+  double operator()(double x) const noexcept { return std::isfinite(x) ? 1.0 : 0.0; }
+  [[nodiscard]] std::string describe(const std::string& x) const { return "isfinite(" + x + ")"; }
 };
 struct not_fn {
   static constexpr bool boolean_in = true, boolean_out = true;
@@ -320,6 +331,7 @@ class unary_node {
     std::string bind(const context& c, const std::string& t) { return x_.bind(c, t); }
     [[nodiscard]] dtype type() const { return x_.type(); }
     [[nodiscard]] std::uint64_t size() const { return x_.size(); }
+    [[nodiscard]] std::vector<std::uint64_t> dims() const { return dims_of(x_); }
     void materialize(dtype d) { x_.materialize(d); }
     void release() { x_.release(); }
     template <class T>
@@ -450,6 +462,12 @@ class binary_node {
         return a_.size();
       else
         return b_.size();
+    }
+    [[nodiscard]] std::vector<std::uint64_t> dims() const {
+      if constexpr (A::kind == expr_kind::elements)
+        return dims_of(a_);
+      else
+        return dims_of(b_);
     }
     void materialize(dtype d) {
       if constexpr (A::kind == expr_kind::elements) a_.materialize(d);
@@ -708,6 +726,13 @@ template <node X>
   if (!(lo <= hi)) throw usage_error("clamp: lo must be <= hi");
   return detail::make_unary(ops::clamp_fn{lo, hi}, std::move(x));
 }
+
+/// True where x is NaN (a boolean of x's kind; comparisons cannot detect NaN).
+template <node X>
+[[nodiscard]] auto isnan(X x) { return detail::make_unary(ops::isnan_fn{}, std::move(x)); }
+/// True where x is neither NaN nor ±inf.
+template <node X>
+[[nodiscard]] auto isfinite(X x) { return detail::make_unary(ops::isfinite_fn{}, std::move(x)); }
 
 /// lo <= x && x <= hi.
 template <node X, operand L, operand H>

@@ -8,9 +8,13 @@
 #pragma once
 
 #include "tdbg/rules/across.hpp"
+#include "tdbg/rules/axis.hpp"
+#include "tdbg/rules/choose.hpp"
+#include "tdbg/rules/classes.hpp"
 #include "tdbg/rules/context.hpp"
 #include "tdbg/rules/erased.hpp"
 #include "tdbg/rules/expr.hpp"
+#include "tdbg/rules/history.hpp"
 #include "tdbg/rules/ops.hpp"
 #include "tdbg/rules/reduce.hpp"
 #include "tdbg/rules/requirements.hpp"

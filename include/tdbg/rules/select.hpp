@@ -25,6 +25,8 @@
 //   std::uint64_t size() const                              element count after bind
 //   void materialize(dtype d)                               prepare Eigen maps of type d
 //   template <class T> auto expr() const                    Eigen expression of double
+//   std::vector<std::uint64_t> dims() const                 (optional) the dimensions after bind;
+//                                                           without it: one axis of size()
 // Dispatch on the element type happens once per tensor (visit_element_type); float16 tensors
 // are widened to float once per tensor; everything else is mapped in place (no copy) with
 // Eigen::TensorMap. When two operands of an element-wise operation have different dtypes, both
@@ -84,6 +86,20 @@ decltype(auto) visit_element_type(dtype d, F&& f) {
 
 /// The common evaluation dtype of two operands: the same, or float64.
 [[nodiscard]] constexpr dtype common_dtype(dtype a, dtype b) noexcept { return a == b ? a : dtype::float64; }
+
+/// The dimensions of an elements evaluator's bound tensor (rank 0: a scalar tensor has {}).
+/// Evaluators without dims() report one axis of size() elements.
+template <class Ev>
+concept has_dims = requires(const Ev& e) {
+  { e.dims() } -> std::convertible_to<std::vector<std::uint64_t>>;
+};
+template <class Ev>
+[[nodiscard]] std::vector<std::uint64_t> dims_of(const Ev& e) {
+  if constexpr (has_dims<Ev>)
+    return e.dims();
+  else
+    return {e.size()};
+}
 
 /// Where a selected tensor is read: the resolved global step, or why there is none.
 struct read_point {
@@ -275,6 +291,10 @@ class selection {
 
     [[nodiscard]] dtype type() const { return evaluation_dtype(value_->dtype()); }
     [[nodiscard]] std::uint64_t size() const { return value_->size(); }
+    [[nodiscard]] std::vector<std::uint64_t> dims() const {
+      const auto& sh = value_->shape();
+      return std::vector<std::uint64_t>(sh.begin(), sh.end());
+    }
 
     void materialize(dtype d) {
       const std::uint64_t n = value_->size();

@@ -201,6 +201,53 @@ template <class X> [[nodiscard]] auto fraction(X x) {
     return detail::make_quantifier<quantifiers::fraction>(std::move(x));
 }
 
+/// True when the selection has at least one tensor at the evaluated step (a scalar boolean that
+/// is never unknown): guards a part of a rule whose tensors may be absent, e.g.
+/// `exists(sig) && any(...sig...)` is false, not insufficient data, for a model without sigmoids.
+/// It reads no value; its selection still decides the rule's steps like any other.
+class exists_node {
+ public:
+  static constexpr expr_kind kind = expr_kind::scalar;
+  static constexpr value_type value = value_type::boolean;
+  static constexpr bool stateful = false;
+  static constexpr bool is_call = true;
+
+  explicit exists_node(selection s) : s_(std::move(s)) {}
+  [[nodiscard]] std::string describe() const { return "exists(" + s_.describe() + ")"; }
+  void needs(requirements& r, const need_scope& s) const {
+    tensor_need n;
+    n.selection = s_.spec();
+    n.source = s.source;
+    n.primary = s.primary;
+    n.raw = false;  // names only: no value is read
+    n.nearest_before = s.nearest_before || s_.spec().mode.has_value();
+    n.all_workers = s.all_workers;
+    r.add(std::move(n));
+  }
+  class evaluator {
+   public:
+    explicit evaluator(const exists_node& n) : s_(n.s_) {}
+    scalar_value eval(const context& c) {
+      const name_set ns = s_.names(c);
+      std::string names;
+      for (const auto& t : ns.names) names += (names.empty() ? "" : ", ") + t;
+      return scalar_value::of(ns.known && !ns.names.empty() ? 1.0 : 0.0,
+                              {observation{names, c.worker, static_cast<double>(ns.names.size()), no_threshold}});
+    }
+    void reset() {}
+    [[nodiscard]] std::size_t state_size() const { return 0; }
+
+   private:
+    selection::evaluator s_;
+  };
+
+ private:
+  selection s_;
+};
+
+/// True when `s` selects at least one tensor at the evaluated step.
+[[nodiscard]] inline exists_node exists(selection s) { return exists_node(std::move(s)); }
+
 namespace groupers {
 struct max { static constexpr std::string_view name = "group_max"; static constexpr bool boolean = false; };
 struct min { static constexpr std::string_view name = "group_min"; static constexpr bool boolean = false; };

@@ -60,6 +60,7 @@ class shift_node {
     std::string bind(const context& c, const std::string& t) { return x_.bind(shifted(c), t); }
     [[nodiscard]] dtype type() const { return x_.type(); }
     [[nodiscard]] std::uint64_t size() const { return x_.size(); }
+    [[nodiscard]] std::vector<std::uint64_t> dims() const { return dims_of(x_); }
     void materialize(dtype d) { x_.materialize(d); }
     void release() { x_.release(); }
     template <class T>
