@@ -19,6 +19,7 @@ packages=(
   libssl-dev                         # OpenSSL
   libtorch-dev                       # LibTorch 1.13 (CPU): the tdbg::torch integration and its examples
   dataset-fashion-mnist              # Fashion-MNIST idx files for the LibTorch examples
+  zlib1g-dev                         # zlib: the examples read Fashion-MNIST's gzip'd idx files
   git ca-certificates
 )
 
