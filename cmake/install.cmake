@@ -5,6 +5,7 @@
 #   include/tdbg/...                      the headers
 #   share/cmake/tdbg/tdbg-config*.cmake   find_package(tdbg)   (share/: header-only, any arch)
 #   share/cmake/tdbg/TdbgRuleTests.cmake  tdbg_add_rule_tests() (loaded by tdbg-config.cmake)
+#   share/cmake/tdbg/TdbgLang.cmake       tdbg_add_lang_library() (loaded by tdbg-config.cmake)
 #   share/pkgconfig/tdbg.pc               pkg-config tdbg
 #   bin/tdbg                              the CLI (if TDBG_BUILD_TOOLS)
 include(CMakePackageConfigHelpers)
@@ -61,6 +62,7 @@ write_basic_package_version_file(
 install(FILES "${PROJECT_BINARY_DIR}/tdbg-config.cmake"
               "${PROJECT_BINARY_DIR}/tdbg-config-version.cmake"
               "${CMAKE_CURRENT_LIST_DIR}/TdbgRuleTests.cmake"
+              "${CMAKE_CURRENT_LIST_DIR}/TdbgLang.cmake"
         DESTINATION "${TDBG_INSTALL_CMAKEDIR}"
         COMPONENT tdbg_development)
 

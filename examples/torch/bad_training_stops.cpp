@@ -28,7 +28,7 @@
 #include "tdbg/collect/defaults.hpp"
 #include "tdbg/hook/hook.hpp"
 #include "tdbg/integrations/libtorch.hpp"
-#include "tdbg/lang/load.hpp"
+#include "tdbg/lang/lang.hpp"
 #include "tdbg/rules/actions.hpp"
 #include "tdbg/rules/attach.hpp"
 

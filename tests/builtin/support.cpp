@@ -3,7 +3,7 @@
 
 #include <system_error>
 
-#include "tdbg/lang/load.hpp"
+#include "tdbg/lang/lang.hpp"
 #include "tdbg/rules/trial_source.hpp"
 #include "tdbg/trial/trial.hpp"
 

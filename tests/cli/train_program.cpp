@@ -27,7 +27,7 @@
 
 #include "tdbg/collect/config.hpp"
 #include "tdbg/hook/hook.hpp"
-#include "tdbg/lang/load.hpp"
+#include "tdbg/lang/lang.hpp"
 #include "tdbg/rules/attach.hpp"
 
 namespace {

@@ -21,6 +21,8 @@ foreach(file
     share/cmake/tdbg/tdbg-config.cmake
     share/cmake/tdbg/tdbg-config-version.cmake
     share/cmake/tdbg/tdbg-targets.cmake
+    share/cmake/tdbg/TdbgRuleTests.cmake
+    share/cmake/tdbg/TdbgLang.cmake
     share/pkgconfig/tdbg.pc)
   if(NOT EXISTS "${PREFIX}/${file}")
     list(APPEND problems "missing ${file}")

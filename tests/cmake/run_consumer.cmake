@@ -3,7 +3,7 @@
 #   cmake -DCONSUMER=<find_package|add_subdirectory|fetchcontent> -DWORK_DIR=<scratch dir>
 #         -DGENERATOR=<gen> -DMAKE_PROGRAM=<path> -DCXX_COMPILER=<path>
 #         -DTDBG_SOURCE_DIR=<tdbg's tree> -DTDBG_VERSION=<x.y.z> -DMAIN_BINARY_DIR=<tdbg's build>
-#         [-DTDBG_PREFIX=<install prefix>] -P run_consumer.cmake
+#         [-DTDBG_PREFIX=<install prefix> -DEXPECT_CLI=ON|OFF] -P run_consumer.cmake
 #
 # The consumer is configured from scratch each time, without tdbg's compile flags: it sees tdbg
 # only the way a user would.
@@ -33,7 +33,8 @@ if(CONSUMER STREQUAL "find_package")
   if(NOT DEFINED TDBG_PREFIX)
     message(FATAL_ERROR "run_consumer: find_package needs -DTDBG_PREFIX=<install prefix>")
   endif()
-  list(APPEND args "-DCMAKE_PREFIX_PATH=${TDBG_PREFIX}" "-DTDBG_EXPECTED_PREFIX=${TDBG_PREFIX}")
+  list(APPEND args "-DCMAKE_PREFIX_PATH=${TDBG_PREFIX}" "-DTDBG_EXPECTED_PREFIX=${TDBG_PREFIX}"
+       "-DTDBG_TRIAL_DIR=${TDBG_SOURCE_DIR}/tests/data/smdebug/mlp_train_eval" "-DTDBG_EXPECT_CLI=${EXPECT_CLI}")
 elseif(CONSUMER STREQUAL "add_subdirectory")
   list(APPEND args "-DTDBG_SOURCE_DIR=${TDBG_SOURCE_DIR}")
 elseif(CONSUMER STREQUAL "fetchcontent")
@@ -74,3 +75,10 @@ endfunction()
 run(configure "${CMAKE_COMMAND}" -S "${source_dir}" -B "${binary_dir}" ${args})
 run(build "${CMAKE_COMMAND}" --build "${binary_dir}")
 run(run "${binary_dir}/tdbg_consumer")
+if(CONSUMER STREQUAL "find_package")
+  # The .rule language from the package: loaded at run time, and compiled into a Catch2 test.
+  run("run the rule loader" "${binary_dir}/tdbg_consumer_rules")
+  if(EXPECT_CLI)
+    run("ctest of tdbg_add_rule_tests" "${CMAKE_CTEST_COMMAND}" --test-dir "${binary_dir}" --output-on-failure)
+  endif()
+endif()

@@ -7,8 +7,7 @@
 #include <vector>
 
 #include "support.hpp"
-#include "tdbg/lang/codegen.hpp"
-#include "tdbg/lang/load.hpp"
+#include "tdbg/lang/lang.hpp"
 
 namespace compile_test {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "../rules/test_source.hpp"
-#include "tdbg/lang/load.hpp"
+#include "tdbg/lang/lang.hpp"
 #include "tdbg/rules/rules.hpp"
 
 using namespace tdbg::rules;
@@ -405,6 +405,7 @@ TEST_CASE("every function of the table binds to the engine", "[lang][load]") {
       case pk::string: return "\"baseline\"";
       case pk::regex: return "/lo/";
       case pk::mode: return "TRAIN";
+      case pk::flag: return "true";
       case pk::expression: return "mean(tensor(\"loss\"))";
     }
     return "?";
@@ -442,7 +443,6 @@ TEST_CASE("every function of the table binds to the engine", "[lang][load]") {
       const bool whole = s.engine_name.rfind("history_", 0) == 0 || s.engine_name.find("_along") != std::string::npos ||
                          s.engine_name.find("_per") != std::string::npos;
       if (s.params[i] == pk::constant && whole) a = "1";
-      if (s.params[i] == pk::condition && s.engine_name == "choose") a = "true";  // fixed at load time
       call += (i ? ", " : "") + a;
     }
     call += ")";

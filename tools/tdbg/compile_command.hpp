@@ -23,7 +23,8 @@
 #include "command.hpp"
 #include "commands.hpp"
 #include "tdbg/core/error.hpp"
-#include "tdbg/lang/codegen.hpp"
+#include "tdbg/lang/cpp_text.hpp"
+#include "tdbg/lang/lang.hpp"
 
 namespace tdbg::cli {
 

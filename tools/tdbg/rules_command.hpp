@@ -32,7 +32,7 @@
 #include "tdbg/core/error.hpp"
 #include "tdbg/lang/diagnostics.hpp"
 #include "tdbg/lang/model.hpp"
-#include "tdbg/lang/parse.hpp"
+#include "tdbg/lang/lang.hpp"
 
 #ifndef TDBG_INSTALL_DATADIR
 #define TDBG_INSTALL_DATADIR "share"
