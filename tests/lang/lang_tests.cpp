@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "tdbg/lang/lang.hpp"  // header-only form: defines the entry points inline
 #include "tdbg/lang/overrides.hpp"
 #include "tdbg/lang/parse.hpp"
 
@@ -118,6 +119,41 @@ rule loss_not_decreasing(num_steps = 10, diff_percent = 0.1, losses: regex = /lo
   CHECK(std::get<std::int64_t>(*l->schedule.from) == 5);
   CHECK(std::get<std::int64_t>(*l->schedule.until) == 1000);
   CHECK_FALSE(l->message);
+}
+
+TEST_CASE("'evaluate in' sets the schedule's mode; 'findings per' the findings split", "[lang]") {
+  const auto p = parse(R"(rule a(m: mode = EVAL) {
+  fire when any(max(collection("g")) > 1)
+  evaluate in m
+  findings per tensor
+}
+rule b {
+  fire when any(max(collection("g")) > 1)
+  evaluate in TRAIN; findings per evaluation
+}
+rule c {
+  evaluate = 1                  # not reserved: a binding may have these names
+  findings = evaluate + 1
+  fire when findings > 1
+}
+)", "modes.rule");
+  INFO(tdbg::lang::format_diagnostics(p.diagnostics));
+  REQUIRE(p.ok());
+  REQUIRE(p.checked.size() == 3);
+  CHECK(std::get<std::string>(*p.checked[0].schedule.mode) == "m");
+  CHECK(p.checked[0].schedule.findings_per_tensor);
+  CHECK(std::get<tdbg::mode>(*p.checked[1].schedule.mode) == tdbg::mode::train);
+  CHECK_FALSE(p.checked[1].schedule.findings_per_tensor);
+  CHECK_FALSE(p.checked[2].schedule.mode);
+  CHECK_FALSE(p.checked[2].schedule.findings_per_tensor);
+
+  // resolved with the parameters' values, as the loader and generated headers do
+  const auto s = tdbg::lang::resolve_settings(p.checked[0], {{"m", tdbg::lang::value(tdbg::mode::predict)}});
+  CHECK(s.mode == tdbg::mode::predict);
+  CHECK(s.findings == tdbg::rules::findings_per::observation);
+  const auto o = tdbg::lang::make_rule_options("a", s, {{"m", tdbg::lang::value(tdbg::mode::predict)}});
+  CHECK(o.when.mode == tdbg::mode::predict);
+  CHECK(o.findings == tdbg::rules::findings_per::observation);
 }
 
 TEST_CASE("operators group with the usual precedence, left to right", "[lang]") {
@@ -380,4 +416,31 @@ TEST_CASE("every `fire when` example of docs/rule-language.md checks", "[lang][d
     CHECK(p.ok());
   }
   CHECK(n >= 20);
+}
+
+TEST_CASE("every whole rule shown in README.md parses and checks", "[lang][docs]") {
+  const std::string doc = read(fs::path(TDBG_TEST_SOURCE_DIR) / ".." / ".." / "README.md");
+  REQUIRE_FALSE(doc.empty());
+  // Code blocks without a language (```) that declare a rule at the start of a line.
+  std::istringstream lines(doc);
+  std::string line, block;
+  bool in_block = false, plain = false;
+  std::size_t n = 0;
+  while (std::getline(lines, line)) {
+    if (line.rfind("```", 0) == 0) {
+      if (in_block && plain && (block.rfind("rule ", 0) == 0 || block.find("\nrule ") != std::string::npos)) {
+        ++n;
+        INFO(block);
+        const auto p = parse(block, "README.md");
+        INFO(tdbg::lang::format_diagnostics(p.diagnostics));
+        CHECK(p.ok());
+      }
+      plain = !in_block && line == "```";
+      in_block = !in_block;
+      block.clear();
+      continue;
+    }
+    if (in_block) block += line + "\n";
+  }
+  CHECK(n >= 2);
 }

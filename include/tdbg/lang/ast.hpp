@@ -167,6 +167,18 @@ struct schedule_statement : x3::position_tagged {
   value_ref value;
 };
 
+/// `evaluate in MODE`: the mode whose steps the rule evaluates (a mode literal or a parameter).
+struct evaluate_statement : x3::position_tagged {
+  evaluate_statement(operand m = {}) : mode(std::move(m)) {}
+  operand mode;
+};
+
+/// `findings per tensor` (one finding per piece of evidence) or `findings per evaluation`.
+struct findings_statement : x3::position_tagged {
+  findings_statement(bool t = false) : per_tensor(t) {}
+  bool per_tensor = false;
+};
+
 /// `message "template with {placeholders}"`.
 struct message_statement : x3::position_tagged {
   message_statement(string_literal t = {}) : text(std::move(t)) {}
@@ -174,7 +186,8 @@ struct message_statement : x3::position_tagged {
 };
 
 /// One statement of a rule body.
-struct statement : x3::variant<binding, fire_statement, schedule_statement, message_statement> {
+struct statement
+    : x3::variant<binding, fire_statement, schedule_statement, message_statement, evaluate_statement, findings_statement> {
   using base_type::base_type;
   using base_type::operator=;
 };

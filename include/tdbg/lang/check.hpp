@@ -146,6 +146,8 @@ class checker {
     const ast::fire_statement* fire = nullptr;
     const ast::message_statement* message = nullptr;
     const ast::schedule_statement* clauses[4] = {nullptr, nullptr, nullptr, nullptr};
+    const ast::evaluate_statement* evaluate = nullptr;
+    const ast::findings_statement* findings = nullptr;
     for (const auto& st : r.body) {
       switch (st.get().which()) {
         case 0: check_binding(boost::get<ast::binding>(st)); break;
@@ -170,6 +172,28 @@ class checker {
           }
           slot = &s;
           check_schedule(s, info.schedule);
+          break;
+        }
+        case 4: {
+          const auto& e = boost::get<ast::evaluate_statement>(st);
+          if (evaluate) {
+            error(e, "duplicate 'evaluate in' clause in rule '" + info.name + "'");
+            note(*evaluate, "the first one is here");
+            break;
+          }
+          evaluate = &e;
+          check_evaluate(e, info.schedule);
+          break;
+        }
+        case 5: {
+          const auto& f = boost::get<ast::findings_statement>(st);
+          if (findings) {
+            error(f, "duplicate 'findings per' clause in rule '" + info.name + "'");
+            note(*findings, "the first one is here");
+            break;
+          }
+          findings = &f;
+          info.schedule.findings_per_tensor = f.per_tensor;
           break;
         }
         default: {
@@ -364,6 +388,28 @@ class checker {
       case ast::schedule_kind::from: sch.from = v; break;
       case ast::schedule_kind::until: sch.until = v; break;
     }
+  }
+
+  /// `evaluate in MODE`: a mode literal or a mode parameter.
+  void check_evaluate(const ast::evaluate_statement& e, schedule_info& sch) {
+    if (e.mode.get().which() == 5) {
+      sch.mode = boost::get<ast::mode_literal>(e.mode).value;
+      return;
+    }
+    const auto& id = boost::get<ast::identifier>(e.mode);  // mode_ref: a mode literal or a name
+    const auto it = scope_.find(id.name);
+    if (it == scope_.end() || it->second.what != symbol::parameter) {
+      error(id, "'evaluate in' needs a mode (TRAIN, EVAL, PREDICT, GLOBAL or a mode parameter); '" + id.name +
+                    "' is not a parameter" + detail::suggestion(id.name, parameter_names()));
+      return;
+    }
+    if (!it->second.t) return;  // its own error was reported
+    if (it->second.t->value != value_kind::mode) {
+      error(id, "parameter '" + id.name + "' is a " + std::string(value_kind_name(it->second.t->value)) +
+                    "; 'evaluate in' needs a mode");
+      return;
+    }
+    sch.mode = id.name;
   }
 
   void check_message(const ast::message_statement& m, rule_info& info) {

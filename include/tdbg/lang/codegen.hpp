@@ -59,7 +59,9 @@
 #include "tdbg/core/error.hpp"
 #include "tdbg/core/mode.hpp"
 #include "tdbg/lang/ast.hpp"
+#include "tdbg/lang/cpp_text.hpp"
 #include "tdbg/lang/diagnostics.hpp"
+#include "tdbg/lang/entry.hpp"
 #include "tdbg/lang/function_table.hpp"
 #include "tdbg/lang/load.hpp"
 #include "tdbg/lang/model.hpp"
@@ -69,59 +71,7 @@
 
 namespace tdbg::lang {
 
-/// Options of generate_header.
-struct codegen_options {
-  std::string ns = "tdbg_rules";         ///< the namespace of the generated rules ("a::b" allowed)
-  std::vector<std::string> overrides;    ///< "rule.parameter=value": the defaults of `params`
-};
-
 namespace detail {
-
-/// C++ keywords (and names the generated structs use) that a `.rule` name may spell: such a
-/// name gets a trailing underscore in C++.
-inline bool cpp_reserved(std::string_view n) {
-  static const std::set<std::string_view> words = {
-      "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor", "bool", "break", "case", "catch",
-      "char", "char8_t", "char16_t", "char32_t", "class", "compl", "concept", "const", "consteval", "constexpr",
-      "constinit", "const_cast", "continue", "co_await", "co_return", "co_yield", "decltype", "default", "delete",
-      "do", "double", "dynamic_cast", "else", "enum", "explicit", "export", "extern", "false", "float", "for",
-      "friend", "goto", "if", "inline", "int", "long", "mutable", "namespace", "new", "noexcept", "not", "not_eq",
-      "nullptr", "operator", "or", "or_eq", "private", "protected", "public", "register", "reinterpret_cast",
-      "requires", "return", "short", "signed", "sizeof", "static", "static_assert", "static_cast", "struct",
-      "switch", "template", "this", "thread_local", "throw", "true", "try", "typedef", "typeid", "typename",
-      "union", "unsigned", "using", "virtual", "void", "volatile", "wchar_t", "while", "xor", "xor_eq",
-      // names of the generated code itself
-      "all_rules", "std", "tdbg", "params", "condition", "options", "make", "values", "name", "p", "s"};
-  return words.count(n) != 0;
-}
-
-/// The C++ spelling of a `.rule` name.
-inline std::string cpp_name(const std::string& n) { return cpp_reserved(n) ? n + "_" : n; }
-
-/// A C++ string literal holding `s` exactly (octal escapes for anything not printable ASCII).
-inline std::string cpp_string(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c >= 0x20 && c < 0x7f && c != '?') {  // '?': no trigraphs
-      out += static_cast<char>(c);
-    } else {
-      out += fmt::format("\\{:03o}", c);
-    }
-  }
-  return out + '"';
-}
-
-/// A C++ double literal that reads back as exactly `v` (shortest round-trip form).
-inline std::string cpp_double(double v) {
-  if (std::isnan(v)) return "std::numeric_limits<double>::quiet_NaN()";
-  if (std::isinf(v)) return v > 0 ? "std::numeric_limits<double>::infinity()" : "-std::numeric_limits<double>::infinity()";
-  std::string s = fmt::format("{}", v);
-  if (s.find_first_of(".e") == std::string::npos) s += ".0";
-  return s;
-}
 
 inline std::string cpp_mode(tdbg::mode m) {
   switch (m) {
@@ -240,7 +190,10 @@ class rule_writer {
     step("until", info.schedule.until);
     const resolved_settings defaults;
     const resolved_settings fixed = resolve_settings(info, values);
-    if (fixed.mode != defaults.mode) out += fmt::format("    s.mode = {};\n", cpp_mode(fixed.mode));
+    if (info.schedule.mode && info.schedule.mode->index() == 1)
+      out += fmt::format("    s.mode = p.{};\n", cpp_name(std::get<1>(*info.schedule.mode)));
+    else if (fixed.mode != defaults.mode)
+      out += fmt::format("    s.mode = {};\n", cpp_mode(fixed.mode));
     if (fixed.findings != defaults.findings) out += "    s.findings = tdbg::rules::findings_per::observation;\n";
     if (info.message) out += fmt::format("    s.message = std::string({});\n", cpp_string(*info.message));
     out += fmt::format("    return tdbg::lang::make_rule_options({}, s, values(p));\n  }}\n", cpp_string(info.name));
@@ -382,13 +335,9 @@ class rule_writer {
         case param_kind::constant:
         case param_kind::string:
         case param_kind::regex:
-        case param_kind::mode: code += a[i].code; break;
+        case param_kind::mode:
+        case param_kind::flag: code += a[i].code; break;
         case param_kind::count: code += "tdbg::lang::whole{" + a[i].code + "}"; break;
-        case param_kind::condition:
-          // choose's flag is a plain bool fixed when the rule is built (rules/choose.hpp), as the
-          // loader binds it; any other condition is a node.
-          code += e == "choose" && a[i].constant() ? a[i].code : node(a[i]);
-          break;
         default: code += node(a[i]); break;
       }
     }
@@ -403,17 +352,10 @@ class rule_writer {
 
 }  // namespace detail
 
-/// One `.rule` text to compile: its name in diagnostics and its content.
-struct rule_text {
-  std::string file;
-  std::string text;
-};
-
 /// Generates the header of the rules of `texts` (see the header comment). Throws parse_error
 /// with every diagnostic (syntax, semantics, a bad override, what the loader refuses, a rule name
 /// declared in two files) when anything is wrong.
-[[nodiscard]] inline std::string generate_header_text(const std::vector<rule_text>& texts,
-                                                      const codegen_options& options = {}) {
+TDBG_LANG_ENTRY std::string generate_header_text(const std::vector<rule_text>& texts, const codegen_options& options) {
   std::vector<program> programs;
   std::vector<diagnostic> ds;
   for (const auto& t : texts) {
@@ -498,8 +440,8 @@ struct rule_text {
 
 /// Reads the `.rule` files (io_error if one cannot be read) and generates their header; see
 /// generate_header_text.
-[[nodiscard]] inline std::string generate_header(const std::vector<std::filesystem::path>& files,
-                                                 const codegen_options& options = {}) {
+TDBG_LANG_ENTRY std::string generate_header(const std::vector<std::filesystem::path>& files,
+                                          const codegen_options& options) {
   std::vector<rule_text> texts;
   for (const auto& f : files) {
     std::ifstream in(f, std::ios::binary);
@@ -513,7 +455,7 @@ struct rule_text {
 
 /// Names of the rules generate_header_text would generate, in order, as C++ identifiers (for
 /// generated test harnesses). Assumes the texts compile.
-[[nodiscard]] inline std::vector<std::string> compiled_rule_names(const std::vector<rule_text>& texts) {
+TDBG_LANG_ENTRY std::vector<std::string> compiled_rule_names(const std::vector<rule_text>& texts) {
   std::vector<std::string> out;
   for (const auto& t : texts)
     for (const auto& r : parse(t.text, t.file).checked) out.push_back(detail::cpp_name(r.name));

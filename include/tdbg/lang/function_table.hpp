@@ -72,6 +72,7 @@ enum class param_kind : std::uint8_t {
   string,           ///< string constant
   regex,            ///< regex constant
   mode,             ///< mode constant (TRAIN, EVAL, PREDICT, GLOBAL or a mode parameter)
+  flag,             ///< boolean constant (true, false or a bool parameter), passed as a plain bool
   expression,       ///< number or boolean of shape elements, per-tensor or scalar (not a constant)
 };
 
@@ -94,6 +95,7 @@ enum class param_kind : std::uint8_t {
     case param_kind::string: return "a string";
     case param_kind::regex: return "a regex (/.../)";
     case param_kind::mode: return "a mode (TRAIN, EVAL, PREDICT, GLOBAL or a mode parameter)";
+    case param_kind::flag: return "a boolean constant (true, false or a bool parameter)";
     case param_kind::expression: return "an element-wise, per-tensor or scalar expression";
   }
   return "a value";
@@ -120,6 +122,7 @@ enum class param_kind : std::uint8_t {
     case param_kind::string: return t.value == value_kind::string;
     case param_kind::regex: return t.value == value_kind::regex;
     case param_kind::mode: return t.value == value_kind::mode;
+    case param_kind::flag: return boolean && t.shape == shape::constant;
     case param_kind::expression: return (num || boolean) && t.shape != shape::constant;
   }
   return false;
@@ -310,12 +313,15 @@ class function_table {
     add("diagonal", {pk::elements}, rr::fixed, num_e, "diagonal", "the diagonal of a matrix");
     add("off_diagonal", {pk::elements}, rr::fixed, num_e, "off_diagonal", "a matrix with a zero diagonal");
     add("accumulate", {pk::elements}, rr::fixed, num_e, "accumulate", "element-wise sum over the evaluations so far");
-    add("choose", {pk::expression, pk::expression, pk::condition}, rr::same_type, number, "choose",
+    add("choose", {pk::expression, pk::expression, pk::flag}, rr::same_type, number, "choose",
         "a if the constant flag is true, else b (decided when the rule is loaded)");
     for (const char* f : {"mean_per", "sum_per", "min_per", "max_per"}) {
       add(f, {pk::elements, pk::constant}, rr::fixed, num_e, f, std::string(f) + ": one value per index of an axis");
       add(f, {pk::mask, pk::constant}, rr::fixed, num_e, f, std::string(f) + ": one value per index of an axis");
     }
+    // The wall clock (clock.hpp): makes the rule a clock rule, evaluated at its newest step as time passes.
+    add("seconds_since_last_save", {}, rr::fixed, num_s, "seconds_since_last_save",
+        "seconds between the save of the evaluated step and now (0 once the training ended)");
     return t;
   }();
   return table;

@@ -184,6 +184,8 @@ struct binding_class : x3::annotate_on_success {};
 struct fire_class : x3::annotate_on_success {};
 struct schedule_class : x3::annotate_on_success {};
 struct message_class : x3::annotate_on_success {};
+struct evaluate_class : x3::annotate_on_success {};
+struct findings_class : x3::annotate_on_success {};
 struct primary_class {};
 struct unary_expression_class {};
 struct literal_class {};
@@ -224,6 +226,8 @@ x3::rule<binding_class, ast::binding> const binding = "a binding";
 x3::rule<fire_class, ast::fire_statement> const fire_statement = "'fire when'";
 x3::rule<schedule_class, ast::schedule_statement> const schedule_statement = "a schedule clause";
 x3::rule<message_class, ast::message_statement> const message_statement = "'message'";
+x3::rule<evaluate_class, ast::evaluate_statement> const evaluate_statement = "'evaluate in'";
+x3::rule<findings_class, ast::findings_statement> const findings_statement = "'findings per'";
 rule_head_type const rule_head = "'rule'";
 statement_type const statement = "a statement";
 
@@ -233,6 +237,9 @@ auto const kw_when = x3::rule<struct kw_when_id>{"'when'"} = keyword("when");
 auto const kw_steps = x3::rule<struct kw_steps_id>{"'steps'"} = keyword("steps") | keyword("step");
 auto const kw_step = x3::rule<struct kw_step_id>{"'step'"} = keyword("step");
 auto const kw_in = x3::rule<struct kw_in_id>{"'in'"} = keyword("in");
+auto const kw_per = x3::rule<struct kw_per_id>{"'per'"} = keyword("per");
+auto const findings_split = x3::rule<struct findings_split_id, bool>{"'tensor' or 'evaluation'"} =
+    (keyword("tensor") >> x3::attr(true)) | (keyword("evaluation") >> x3::attr(false));
 auto const open_paren = x3::rule<struct open_paren_id>{"'('"} = lit('(');
 auto const close_paren = x3::rule<struct close_paren_id>{"')'"} = lit(')');
 auto const open_brace = x3::rule<struct open_brace_id>{"'{'"} = lit('{');
@@ -313,7 +320,12 @@ auto const schedule_statement_def =
     ((keyword("from") >> x3::attr(ast::schedule_kind::from)) > kw_step > value_ref) |
     ((keyword("until") >> x3::attr(ast::schedule_kind::until)) > kw_step > value_ref);
 auto const message_statement_def = keyword("message") > string_literal;
-auto const statement_def = (binding | fire_statement | schedule_statement | message_statement) >> -lit(';');
+// `evaluate` and `findings` are not reserved: a binding of that name is tried first.
+auto const evaluate_statement_def = keyword("evaluate") > kw_in > mode_ref;
+auto const findings_statement_def = keyword("findings") > kw_per > findings_split;
+auto const statement_def =
+    (binding | fire_statement | schedule_statement | message_statement | evaluate_statement | findings_statement) >>
+    -lit(';');
 
 BOOST_SPIRIT_DEFINE(identifier, number, signed_number, string_literal, regex_literal, bool_literal,
                     mode_literal, call, primary, mode_ref, in_operation, postfix_expression, unary,
@@ -321,7 +333,8 @@ BOOST_SPIRIT_DEFINE(identifier, number, signed_number, string_literal, regex_lit
                     additive_operation, additive_expression, comparison_operation,
                     comparison_expression, and_operation, and_expression, or_operation, expression,
                     literal, value_ref, parameter, parameter_list, rule_head, binding, fire_statement,
-                    schedule_statement, message_statement, statement)
+                    schedule_statement, message_statement, evaluate_statement, findings_statement,
+                    statement)
 
 }  // namespace tdbg::lang::parser
 

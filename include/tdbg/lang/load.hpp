@@ -39,6 +39,7 @@
 #include "tdbg/core/error.hpp"
 #include "tdbg/lang/ast.hpp"
 #include "tdbg/lang/diagnostics.hpp"
+#include "tdbg/lang/entry.hpp"
 #include "tdbg/lang/function_table.hpp"
 #include "tdbg/lang/model.hpp"
 #include "tdbg/lang/overrides.hpp"
@@ -158,6 +159,7 @@ inline std::optional<built> bind_extension(const signature& s, const std::vector
     });
   }
   if (e == "exists") return wrap(r::exists(*a[0].sel), false);
+  if (e == "seconds_since_last_save") return wrap(r::seconds_since_last_save(), false);
   if (e.rfind("history_", 0) == 0) {
     if (a[0].stateful)
       throw build_failure{s.name + " cannot contain a window, running value, patience or then (it looks back "
@@ -179,9 +181,7 @@ inline std::optional<built> bind_extension(const signature& s, const std::vector
       }
     });
   }
-  if (e == "choose") {
-    if (!a[2].constant)
-      throw build_failure{"choose: the flag must be known when the rule is loaded (a boolean literal or parameter)"};
+  if (e == "choose") {  // the flag (param_kind::flag) is a boolean constant
     if (a[0].t.shape != a[1].t.shape || a[0].t.value != a[1].t.value)
       throw build_failure{"choose: both alternatives must have the same type (" + type_name(a[0].t) + " vs " +
                           type_name(a[1].t) + ")"};
@@ -295,9 +295,15 @@ class rule_builder {
     try {
       return visit_node<false>(*cond, [&](const auto& n) -> r::any_rule {
         using N = std::remove_cvref_t<decltype(n)>;
-        if constexpr (N::kind == r::expr_kind::scalar && N::value == r::value_type::boolean)
-          return r::make_rule(info.name, n, o);
-        else
+        if constexpr (N::kind == r::expr_kind::scalar && N::value == r::value_type::boolean) {
+          r::any_rule rule = r::make_rule(info.name, n, o);
+          // make_rule refuses this for typed trees; erased nodes hide their state (erased.hpp)
+          if (cond->stateful && rule.reads_clock())
+            throw build_failure{"a condition that reads the clock (seconds_since_last_save) cannot contain a window, "
+                                "running value, patience, then or accumulate: it is evaluated again at the same "
+                                "step as time passes"};
+          return rule;
+        } else
           throw build_failure{"the 'fire when' condition must be a scalar boolean"};
       });
     } catch (const build_failure& f) {
@@ -775,8 +781,8 @@ class rule_builder {
 /// "rule.parameter=value" strings (validated with validate_override).
 /// Throws parse_error with every diagnostic (syntax, semantics, overrides, what the engine
 /// refuses) when anything is wrong; returns the rules in declaration order otherwise.
-[[nodiscard]] inline std::vector<rules::any_rule> load_rules_text(std::string text, std::string file_name,
-                                                                  const std::vector<std::string>& overrides = {}) {
+TDBG_LANG_ENTRY std::vector<rules::any_rule> load_rules_text(std::string text, std::string file_name,
+                                                           const std::vector<std::string>& overrides) {
   const program p = parse(std::move(text), std::move(file_name));
   p.throw_if_errors();
   std::vector<diagnostic> ds;
@@ -798,8 +804,8 @@ class rule_builder {
 }
 
 /// Loads the rules of a `.rule` file (io_error if it cannot be read); see load_rules_text.
-[[nodiscard]] inline std::vector<rules::any_rule> load_rules(const std::filesystem::path& file,
-                                                             const std::vector<std::string>& overrides = {}) {
+TDBG_LANG_ENTRY std::vector<rules::any_rule> load_rules(const std::filesystem::path& file,
+                                                      const std::vector<std::string>& overrides) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw io_error("cannot read rule file '" + file.string() + "'");
   std::ostringstream ss;

@@ -92,12 +92,18 @@ struct parameter_info {
 /// A schedule value: a literal, or the name of a number parameter.
 using step_value = std::variant<std::int64_t, std::string>;
 
-/// Which steps a rule evaluates (every clause optional; docs/rule-language.md, "Schedule").
+/// A mode clause's value: a mode, or the name of a mode parameter.
+using mode_value = std::variant<tdbg::mode, std::string>;
+
+/// Which steps a rule evaluates (every clause optional; docs/rule-language.md, "Schedule"), and
+/// how its findings are split.
 struct schedule_info {
+  std::optional<mode_value> mode;    ///< `evaluate in MODE`: the schedule's mode (none: GLOBAL)
+  bool findings_per_tensor = false;  ///< `findings per tensor`
   std::optional<step_value> every;   ///< evaluate at most every k steps (k >= 1)
   std::optional<step_value> warmup;  ///< skip the first n steps the rule would evaluate
-  std::optional<step_value> from;    ///< first global step evaluated (inclusive)
-  std::optional<step_value> until;   ///< last global step evaluated (inclusive)
+  std::optional<step_value> from;    ///< first step evaluated (inclusive; a step of the mode)
+  std::optional<step_value> until;   ///< last step evaluated (inclusive; a step of the mode)
 };
 
 /// A rule declaration that passed its checks.

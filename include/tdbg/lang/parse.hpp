@@ -26,34 +26,13 @@
 #include "tdbg/lang/ast.hpp"
 #include "tdbg/lang/check.hpp"
 #include "tdbg/lang/diagnostics.hpp"
+#include "tdbg/lang/entry.hpp"
 #include "tdbg/lang/error_handler.hpp"
 #include "tdbg/lang/function_table.hpp"
 #include "tdbg/lang/grammar_def.hpp"
 #include "tdbg/lang/model.hpp"
 
 namespace tdbg::lang {
-
-/// A parsed and checked `.rule` text.
-struct program {
-  source_file source;                        ///< the text (AST positions point into it)
-  std::shared_ptr<position_cache> positions;  ///< AST node → source range
-  std::vector<ast::rule_decl> rules;          ///< every declaration parsed (also erroneous ones)
-  std::vector<rule_info> checked;             ///< the declarations without errors, in order
-  std::vector<diagnostic> diagnostics;        ///< errors and notes, in source order per phase
-
-  /// True if there is no error.
-  [[nodiscard]] bool ok() const noexcept { return error_count(diagnostics) == 0; }
-  /// The checked rule named `name`, or nullptr.
-  [[nodiscard]] const rule_info* rule(std::string_view name) const noexcept {
-    for (const auto& r : checked)
-      if (r.name == name) return &r;
-    return nullptr;
-  }
-  /// Throws parse_error with every diagnostic unless ok().
-  void throw_if_errors() const {
-    if (!ok()) throw parse_error(diagnostics);
-  }
-};
 
 namespace detail {
 
@@ -74,7 +53,7 @@ inline void skip_space(const char*& p, const char* end) {
 /// Whether a statement, `}` or `rule` starts at p (p at a token).
 inline bool at_resync_point(const char* p, const char* end) noexcept {
   if (p == end || *p == '}') return true;
-  for (std::string_view w : {"rule", "fire", "every", "warmup", "from", "until", "message"})
+  for (std::string_view w : {"rule", "fire", "every", "warmup", "from", "until", "message", "evaluate", "findings"})
     if (at_word(p, end, w)) return true;
   // `name =` (but not `name ==`): a binding
   if (!is_ident_char(*p) || (*p >= '0' && *p <= '9')) return false;
@@ -188,8 +167,9 @@ inline std::vector<ast::rule_decl> parse_declarations(const source_file& src, po
       }
       decl.complete = false;
       if (!state.last_error())
-        state.error(start, "expected a statement ('name = ...', 'fire when', 'every', 'warmup', "
-                           "'from', 'until' or 'message'), found " + state.describe_token(start));
+        state.error(start, "expected a statement ('name = ...', 'fire when', 'every', 'warmup', 'from', "
+                           "'until', 'evaluate in', 'findings per' or 'message'), found " +
+                               state.describe_token(start));
       p = resync_statement(start, state.last_error(), end);
     }
     rules.push_back(std::move(decl));
@@ -202,8 +182,7 @@ inline std::vector<ast::rule_decl> parse_declarations(const source_file& src, po
 
 /// Parses and checks `text` (named `file_name` in diagnostics) against `functions`.
 /// Never throws for bad input: errors are in the result's diagnostics.
-[[nodiscard]] inline program parse(std::string text, std::string file_name = "<input>",
-                                   const function_table& functions = builtin_functions()) {
+TDBG_LANG_ENTRY program parse(std::string text, std::string file_name, const function_table& functions) {
   program prog{source_file(std::move(file_name), std::move(text)), nullptr, {}, {}, {}};
   prog.positions = std::make_shared<position_cache>(prog.source.begin(), prog.source.end());
   prog.rules = detail::parse_declarations(prog.source, *prog.positions, prog.diagnostics);
@@ -214,8 +193,7 @@ inline std::vector<ast::rule_decl> parse_declarations(const source_file& src, po
 
 /// Reads and parses a `.rule` file (its path is the name in diagnostics).
 /// Throws io_error if the file cannot be read.
-[[nodiscard]] inline program parse_file(const std::filesystem::path& path,
-                                        const function_table& functions = builtin_functions()) {
+TDBG_LANG_ENTRY program parse_file(const std::filesystem::path& path, const function_table& functions) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw io_error("cannot read rule file '" + path.string() + "'");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

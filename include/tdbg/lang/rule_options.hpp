@@ -99,7 +99,7 @@ struct whole {
 }
 
 /// The settings of a checked rule with its parameters' values (a step clause naming a number
-/// parameter takes that parameter's value).
+/// parameter takes that parameter's value, `evaluate in m` a mode parameter's).
 [[nodiscard]] inline resolved_settings resolve_settings(const rule_info& info, const parameter_values& params) {
   auto number = [&](const step_value& v) -> std::int64_t {
     if (v.index() == 0) return std::get<0>(v);
@@ -111,6 +111,9 @@ struct whole {
   if (sch.warmup) s.warmup = number(*sch.warmup);
   if (sch.from) s.from = number(*sch.from);
   if (sch.until) s.until = number(*sch.until);
+  if (sch.mode)
+    s.mode = sch.mode->index() == 0 ? std::get<0>(*sch.mode) : std::get<tdbg::mode>(params.at(std::get<1>(*sch.mode)));
+  if (sch.findings_per_tensor) s.findings = rules::findings_per::observation;
   s.message = info.message;
   return s;
 }
