@@ -546,6 +546,53 @@ TEST_CASE("two processes: tdbg watch --on-fire stop stops a training that is run
   CHECK(fs::exists(dir / "training_job_end.ts"));  // it closed its hook normally
 }
 
+TEST_CASE("tdbg watch re-evaluates a clock rule while no step appears (stalled_training)", "[cli][watch][clock]") {
+  const auto dir = scratch("watch_stalled");
+  train(dir, "--steps 3 --no-end-marker");  // it stopped saving without ending its trial
+  const std::string t = q(dir.string());
+  const std::string fast = " --param stalled_training.threshold=1";
+
+  SECTION("fired once the newest step is older than the threshold, once per stall; no new step needed") {
+    const auto w = run_tdbg("watch " + t + " stalled_training" + fast + " --json --poll-ms 50 --timeout 2.5");
+    INFO(w.err);
+    CHECK(w.code == 1);
+    const auto lines = json_lines(w.out);
+    REQUIRE(!lines.empty());
+    std::size_t findings = 0;
+    for (const auto& l : lines) {
+      if (l["type"] != "finding") continue;
+      ++findings;
+      CHECK(l["rule"] == "stalled_training");
+      CHECK(l["step"] == 2);
+      CHECK(l["value"].get<double>() > 1.0);
+      CHECK(l["threshold"] == 1.0);
+    }
+    CHECK(findings == 1);  // polled ~50 times: one stall, one finding
+    CHECK(lines.back()["end"] == "timeout");
+    CHECK(lines.back()["rules"][0]["fired"] == 1);
+  }
+
+  SECTION("--on-fire stop ends the watch at the stall") {
+    const auto w = run_tdbg("watch " + t + " stalled_training" + fast + " --json --poll-ms 50 --timeout 30 --on-fire stop");
+    INFO(w.err);
+    CHECK(w.code == 1);
+    CHECK(json_lines(w.out).back()["end"] == "stopped");
+    CHECK(fs::exists(dir / "tdbg_stop_request.json"));
+  }
+
+  SECTION("tdbg check: evaluated once, at the newest step, with the time it read the trial") {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    auto c = run_tdbg("check " + t + " stalled_training" + fast + " --json");
+    CHECK(c.code == 1);
+    const auto lines = json_lines(c.out);
+    REQUIRE(lines.size() == 2);
+    CHECK(lines.front()["step"] == 2);
+    CHECK(lines.back()["rules"][0]["evaluated"] == 1);
+    c = run_tdbg("check " + t + " stalled_training --json");  // 1800 s: not yet
+    CHECK(c.code == 0);
+  }
+}
+
 TEST_CASE("in process: rules attached to the hook give the findings of tdbg check", "[cli][inprocess]") {
   const auto dir = scratch("inprocess");
   const auto lines = train(dir, "--steps 40 --vanish-at 25 --loss-flat-at 8 --rules " + q(rule("vanishing_gradient")) +

@@ -2,7 +2,9 @@
 // [--start-step N] [--end-step N] [--timeout SECONDS] [--on-fire stop|COMMAND]... [--json]
 // [--poll-ms N]`: follows a trial another process is writing (rules::follower), evaluates each
 // step once it is complete, prints findings as they happen, and ends at the trial's end marker,
-// after a stop request, at --timeout, or on Ctrl-C.
+// after a stop request, at --timeout, or on Ctrl-C. Clock rules (seconds_since_last_save, e.g.
+// stalled_training) are evaluated again at each poll while no new step appears (the follower
+// does it; one finding per stall), so a training that stopped saving is noticed.
 //
 // Actions (--on-fire, repeatable, applied per finding in the order given, after the finding
 // was printed):

@@ -17,6 +17,8 @@
 // a stop request (hook.request_stop(), so the loop sees hook.should_stop() right after the call
 // that ended the step), and a throw (rule_fired_error out of that hook call; the hook stays
 // usable). A rule fired in the destructor's close() is reported on stderr by the hook.
+// Clock rules (rules/clock.hpp: seconds_since_last_save) are evaluated once, when the hook
+// closes, at the newest step they admit: in process a stall cannot be seen (use `tdbg watch`).
 //
 // Equivalence: the same rules run offline over the trial the hook writes (runner.hpp) give the
 // same evaluations and findings, for a single-worker hook whose queue drops nothing. (A tensor

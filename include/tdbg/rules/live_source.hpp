@@ -15,6 +15,11 @@
 // bit-identical to the trial's; collections follow the hook's collections (explicit names and
 // include_regex, search semantics).
 //
+// Time. end_step(point, wall_time) records when the step was saved (default: the clock when the
+// step ends; rules/attach.hpp passes nothing, so in process a step's time is the moment the hook
+// ended it, a little after its last save); wall_time(step) answers it for the steps listed.
+// now() reads the clock at each call: the system clock unless set_clock() injects another.
+//
 // Retention (memory is bounded by the rules, not by the length of training). retain(reqs)
 // declares what the attached rules read (any_rule::needs()). Per tensor a selection of those
 // needs matches (by name, regex or collection), and per mode, the source keeps
@@ -33,6 +38,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -138,8 +144,9 @@ class live_source final : public data_source {
   }
 
   /// Ends step `p`: its tensors become visible, then what no rule needs any more is forgotten.
+  /// `wall_time` is when the step was saved (seconds since the epoch; default: now()).
   /// Returns whether the step is a step of the source (something was added in it).
-  bool end_step(const step_point& p) {
+  bool end_step(const step_point& p, std::optional<double> wall_time = std::nullopt) {
     if (pending_.empty()) {
       if (open_ && !(*open_ == p))
         throw usage_error("live_source: end_step(" + std::to_string(p.global_step) + ") while step " +
@@ -171,6 +178,7 @@ class live_source final : public data_source {
           std::sort(g.back().entries.begin(), g.back().entries.end(),
                     [](const entry& a, const entry& b) { return a.worker < b.worker; });
     points_.emplace(p.global_step, p);
+    wall_times_[p.global_step] = wall_time ? *wall_time : now();
     latest_mode_step_[mode_index(p.mode)] = p.mode_step;
     last_ended_ = p.global_step;
     open_.reset();
@@ -282,6 +290,17 @@ class live_source final : public data_source {
   }
 
   [[nodiscard]] bool complete() const override { return closed_; }
+
+  [[nodiscard]] std::optional<double> wall_time(step_t global_step) const override {
+    const auto it = wall_times_.find(global_step);
+    if (it == wall_times_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  [[nodiscard]] double now() const override { return clock_ ? clock_() : system_seconds(); }
+
+  /// Replaces the clock now() reads (seconds since the epoch); empty: the system clock.
+  void set_clock(std::function<double()> clock) { clock_ = std::move(clock); }
 
   [[nodiscard]] std::string describe() const override { return "hook (in process, worker " + worker_ + ")"; }
 
@@ -413,6 +432,7 @@ class live_source final : public data_source {
       for (const auto& q : rec.modes)
         for (const auto& g : q) used.insert(g.point.global_step);
     std::erase_if(points_, [&](const auto& kv) { return used.count(kv.first) == 0; });
+    std::erase_if(wall_times_, [&](const auto& kv) { return used.count(kv.first) == 0; });
   }
 
   std::string worker_;
@@ -421,6 +441,8 @@ class live_source final : public data_source {
   std::map<std::string, tensor_record, std::less<>> tensors_;
   std::set<std::string, std::less<>> names_;
   std::map<step_t, step_point> points_;
+  std::map<step_t, double> wall_times_;  // of the listed steps
+  std::function<double()> clock_;
   std::array<std::optional<step_t>, 4> latest_mode_step_{};
   std::optional<step_t> last_ended_;
   std::optional<step_point> open_;

@@ -64,6 +64,9 @@ struct requirements {
   /// The largest number of past evaluations a stateful node keeps (windows: n; patience: 0;
   /// then: 0). Memory is bounded by this, not by the length of training.
   std::size_t evaluations_kept = 0;
+  /// True when it reads the wall clock (clock.hpp): the rule is then a *clock rule*, evaluated
+  /// at its newest step only, and again as time passes (rule.hpp, runner.hpp).
+  bool reads_clock = false;
 
   /// Adds a need, merging it with an equal one already present.
   void add(tensor_need n) {

@@ -10,6 +10,8 @@
 //    keeps the steps in [start, end], drops the first `warmup` of them, and keeps a step only if
 //    it is at least `every` steps after the last kept one (greedy from the first). Step numbers
 //    of start/end/every are mode steps of the schedule's mode (global steps for mode::global).
+//    A clock rule (its condition reads the wall clock: needs().reads_clock, clock.hpp) keeps
+//    only the newest of those steps; runners re-evaluate it there as time passes (runner.hpp).
 //  * Tri-state. An evaluation is fired (the condition is true), ok (false) or
 //    insufficient_data (a tensor, step, worker or source it reads is missing; `reason` names it).
 //  * Findings. A fired evaluation has findings: one with all the condition's evidence
@@ -246,6 +248,8 @@ class any_rule {
   [[nodiscard]] std::string describe() const { return name_ + ": " + impl_->describe(); }
   /// The selections it reads, with modes, look-back, workers and sources.
   [[nodiscard]] requirements needs() const { return impl_->needs(); }
+  /// Whether its condition reads the wall clock (a clock rule: see the header comment).
+  [[nodiscard]] bool reads_clock() const { return impl_->needs().reads_clock; }
 
   /// Binds (or replaces) a named data source read by in_trial(x, name).
   void bind_source(const std::string& name, std::shared_ptr<const data_source> src) {
@@ -277,6 +281,7 @@ class any_rule {
       }
       if (cursor.admit(u)) out.push_back(g);
     }
+    if (impl_->needs().reads_clock && out.size() > 1) out.erase(out.begin(), out.end() - 1);
     return out;
   }
 
@@ -414,8 +419,14 @@ template <class Expr>
     static_assert(value_of<Expr> == value_type::boolean,
                   "make_rule: the condition must be boolean (a comparison, &&, ||, !, any/all, patience, "
                   "then ...), not a number");
-    return any_rule(std::move(name), std::make_unique<detail::rule_model<Expr>>(std::move(condition)),
-                    std::move(options));
+    auto impl = std::make_unique<detail::rule_model<Expr>>(std::move(condition));
+    if constexpr (stateful_of<Expr>)
+      if (impl->reqs.reads_clock)
+        throw usage_error("rule '" + name +
+                          "': a condition that reads the clock (seconds_since_last_save) cannot contain a window, "
+                          "running value, patience, then or accumulate: it is evaluated again at the same step as "
+                          "time passes");
+    return any_rule(std::move(name), std::move(impl), std::move(options));
   } else {
     return any_rule(std::move(name), nullptr, std::move(options));
   }

@@ -13,6 +13,11 @@
 //  * Actions apply after all rules of a step were evaluated (actions.hpp's contract); a stop
 //    action ends an offline run or a follower after that step, and in process calls the stop
 //    function (hook.request_stop()).
+//  * Clock rules (their condition reads the wall clock, clock.hpp) evaluate their newest
+//    scheduled step only (any_rule::steps). run() evaluates it once, with the source's now();
+//    a follower evaluates it again at each poll while it stays the newest step (until it fired
+//    there, or the trial is complete), recording a re-evaluation only when its verdict changed;
+//    the in-process runner evaluates it once, at close() (see clock.hpp for why).
 //  * Status per rule (SageMaker Debugger's words): "IssuesFound" if it fired at least once, else
 //    "NoIssuesFound" if at least one evaluation was ok, else "InsufficientData".
 #pragma once
@@ -117,6 +122,8 @@ class horizon_source final : public data_source {
     return src_->stored_reduction(t, g, r, w);
   }
   [[nodiscard]] bool complete() const override { return src_->complete(); }
+  [[nodiscard]] std::optional<double> wall_time(step_t g) const override { return src_->wall_time(g); }
+  [[nodiscard]] double now() const override { return src_->now(); }
   [[nodiscard]] std::string describe() const override { return src_->describe(); }
 
  private:
@@ -172,6 +179,17 @@ class step_evaluator {
     }
   }
 
+  /// Evaluates clock rule `i` again at step `s`; appends (and counts) the evaluation only when
+  /// its verdict differs from `previous`. Returns whether it was appended.
+  bool evaluate_again(const data_source& src, step_t s, std::size_t i, verdict previous,
+                      std::vector<evaluation>& out) {
+    evaluation e = rules_[i].evaluate(src, s);
+    if (e.result == previous) return false;
+    out.push_back(std::move(e));
+    count(summaries_[i], out.back());
+    return true;
+  }
+
  private:
   std::vector<any_rule> rules_;
   std::vector<rule_summary> summaries_;
@@ -188,10 +206,11 @@ class step_evaluator {
 /// Evaluates the rules at the steps of `per_rule` (sorted, per rule), step-major, through
 /// `view` (a horizon view of the source; the same object across calls, since rules cache step
 /// lists per source object). Appends to `result`; stops after a step whose findings met a stop
-/// action. `done(rule index, step)` is called after each evaluation.
+/// action. `done(rule index, evaluation)` is called after each step's evaluations.
 inline void evaluate_steps(step_evaluator& ev, horizon_source& view,
                            const std::vector<std::vector<step_t>>& per_rule, const actions& acts,
-                           run_result& result, const std::function<void(std::size_t, step_t)>& done = {}) {
+                           run_result& result,
+                           const std::function<void(std::size_t, const evaluation&)>& done = {}) {
   std::map<step_t, std::vector<std::size_t>> by_step;
   for (std::size_t i = 0; i < per_rule.size(); ++i)
     for (const step_t s : per_rule[i]) by_step[s].push_back(i);
@@ -200,7 +219,7 @@ inline void evaluate_steps(step_evaluator& ev, horizon_source& view,
     const std::size_t first = result.evaluations.size();
     ev.evaluate(view, s, which, result.evaluations);
     if (done)
-      for (const std::size_t i : which) done(i, s);
+      for (std::size_t k = 0; k < which.size(); ++k) done(which[k], result.evaluations[first + k]);
     auto step_findings = findings_of(result.evaluations, first);
     result.findings.insert(result.findings.end(), step_findings.begin(), step_findings.end());
     if (apply_actions(acts, step_findings)) {
@@ -273,17 +292,24 @@ class follower {
     src_->refresh();
     const bool complete = src_->complete();
     std::vector<std::vector<step_t>> per_rule;
+    std::vector<std::size_t> again;  // clock rules whose newest step is the one evaluated last
     for (std::size_t i = 0; i < ev_.rules().size(); ++i) {
       auto steps = ev_.rules()[i].steps(*src_);
       std::erase_if(steps, [&](step_t s) {
-        return (last_[i] && s <= *last_[i]) || (opts_.start_step && s < *opts_.start_step) ||
-               (opts_.end_step && s >= *opts_.end_step);
+        return (opts_.start_step && s < *opts_.start_step) || (opts_.end_step && s >= *opts_.end_step);
       });
+      if (ev_.rules()[i].reads_clock() && !steps.empty() && last_[i] && steps.back() == *last_[i] &&
+          last_verdict_[i] != verdict::fired)
+        again.push_back(i);
+      std::erase_if(steps, [&](step_t s) { return last_[i] && s <= *last_[i]; });
       per_rule.push_back(std::move(steps));
     }
     const std::size_t first = result_.evaluations.size();
-    detail::evaluate_steps(ev_, view_, per_rule, opts_.actions, result_,
-                           [&](std::size_t i, step_t s) { last_[i] = s; });
+    detail::evaluate_steps(ev_, view_, per_rule, opts_.actions, result_, [&](std::size_t i, const evaluation& e) {
+      last_[i] = e.step;
+      last_verdict_[i] = e.result;
+    });
+    if (!result_.stopped && !again.empty()) reevaluate(again);
     finished_ = complete && !result_.stopped;
     return {result_.evaluations.begin() + static_cast<std::ptrdiff_t>(first), result_.evaluations.end()};
   }
@@ -300,10 +326,31 @@ class follower {
   [[nodiscard]] const trial_source& source() const noexcept { return *src_; }
 
  private:
+  /// Clock rules `which` again at their last evaluated step (the newest): time passed. One
+  /// step's worth of evaluations for the actions, recorded only where the verdict changed.
+  void reevaluate(const std::vector<std::size_t>& which) {
+    std::map<step_t, std::vector<std::size_t>> by_step;
+    for (const std::size_t i : which) by_step[*last_[i]].push_back(i);
+    for (const auto& [s, rules] : by_step) {
+      view_.set_horizon(s);
+      const std::size_t first = result_.evaluations.size();
+      for (const std::size_t i : rules)
+        if (ev_.evaluate_again(view_, s, i, last_verdict_[i], result_.evaluations))
+          last_verdict_[i] = result_.evaluations.back().result;
+      auto step_findings = detail::findings_of(result_.evaluations, first);
+      result_.findings.insert(result_.findings.end(), step_findings.begin(), step_findings.end());
+      if (apply_actions(opts_.actions, step_findings)) {
+        result_.stopped = true;
+        break;
+      }
+    }
+    result_.summaries = ev_.summaries();
+  }
+
   template <class MakeSource>
   follower(std::vector<any_rule> rules, follow_options o, MakeSource&& make_source)
       : opts_(std::move(o)), src_(make_source(opts_.source)), view_(*src_), ev_(std::move(rules)),
-        last_(ev_.rules().size()) {
+        last_(ev_.rules().size()), last_verdict_(ev_.rules().size(), verdict::ok) {
     if (opts_.start_step && opts_.end_step && *opts_.end_step < *opts_.start_step)
       throw usage_error("follower: end_step is before start_step");
     result_.summaries = ev_.summaries();
@@ -314,6 +361,7 @@ class follower {
   detail::horizon_source view_;
   detail::step_evaluator ev_;
   std::vector<std::optional<step_t>> last_;
+  std::vector<verdict> last_verdict_;  // of the evaluation at last_ (clock rules)
   run_result result_;
   bool finished_ = false;
 };
@@ -335,6 +383,7 @@ class inprocess_runner {
       source_.retain(reqs);
       sched s;
       s.when = r.options().when;
+      s.clock = reqs.reads_clock;
       s.cursor = schedule_cursor(s.when);
       for (const auto& n : reqs.tensors) {
         if (!n.primary || !n.source.empty()) continue;
@@ -356,19 +405,33 @@ class inprocess_runner {
   std::vector<evaluation> end_step(const step_point& p) {
     if (!source_.end_step(p)) return {};
     std::vector<std::size_t> which;
-    for (std::size_t i = 0; i < scheds_.size(); ++i)
-      if (admit(scheds_[i], p)) which.push_back(i);
-    std::vector<evaluation> step_evals;
-    ev_.evaluate(source_, p.global_step, which, step_evals);
-    auto step_findings = detail::findings_of(step_evals);
-    findings_.insert(findings_.end(), step_findings.begin(), step_findings.end());
-    if (keep_) evaluations_.insert(evaluations_.end(), step_evals.begin(), step_evals.end());
-    if (apply_actions(acts_, step_findings, stop_)) stopped_ = true;
-    return step_evals;
+    for (std::size_t i = 0; i < scheds_.size(); ++i) {
+      if (!admit(scheds_[i], p)) continue;
+      if (scheds_[i].clock) {  // evaluated at close(): see the header comment
+        scheds_[i].has_newest = true;
+        scheds_[i].newest = p.global_step;
+      } else {
+        which.push_back(i);
+      }
+    }
+    return evaluate(p.global_step, which);
   }
 
-  /// The producer finished (the source becomes complete).
-  void close() { source_.close(); }
+  /// The producer finished (the source becomes complete); clock rules are evaluated now, at
+  /// the newest step their schedule admitted. Returns those evaluations (a throw action throws).
+  std::vector<evaluation> close() {
+    if (source_.complete()) return {};
+    source_.close();
+    std::map<step_t, std::vector<std::size_t>> by_step;
+    for (std::size_t i = 0; i < scheds_.size(); ++i)
+      if (scheds_[i].clock && scheds_[i].has_newest) by_step[scheds_[i].newest].push_back(i);
+    std::vector<evaluation> out;
+    for (const auto& [s, which] : by_step) {
+      auto e = evaluate(s, which);
+      out.insert(out.end(), e.begin(), e.end());
+    }
+    return out;
+  }
 
   [[nodiscard]] const std::vector<finding>& findings() const noexcept { return findings_; }
   /// Every evaluation so far (empty when keep_evaluations is false).
@@ -380,8 +443,22 @@ class inprocess_runner {
   [[nodiscard]] const std::vector<any_rule>& rules() const noexcept { return ev_.rules(); }
 
  private:
+  /// Evaluates rules `which` at step `g`, records, applies the actions.
+  std::vector<evaluation> evaluate(step_t g, const std::vector<std::size_t>& which) {
+    std::vector<evaluation> step_evals;
+    ev_.evaluate(source_, g, which, step_evals);
+    auto step_findings = detail::findings_of(step_evals);
+    findings_.insert(findings_.end(), step_findings.begin(), step_findings.end());
+    if (keep_) evaluations_.insert(evaluations_.end(), step_evals.begin(), step_evals.end());
+    if (apply_actions(acts_, step_findings, stop_)) stopped_ = true;
+    return step_evals;
+  }
+
   struct sched {
     schedule when;
+    bool clock = false;       // a clock rule: evaluated at close()
+    bool has_newest = false;  // (not std::optional: g++ 12 -O3 warns maybe-uninitialized on it)
+    step_t newest = 0;        // its newest admitted step
     std::vector<selection_spec> primary;
     std::vector<std::shared_ptr<const boost::regex>> regexes;
     schedule_cursor cursor{when};

@@ -9,8 +9,11 @@
 //  * value(...) returns nullptr when the tensor was not saved raw at that step/worker (it may
 //    still have stored reductions); it throws tdbg::error for data that exists but is corrupt.
 //  * Values are immutable and shared: the engine maps them with Eigen without copying.
+//  * Time: wall_time(step) is when a complete step was saved, now() the time the source answers
+//    as of; both in seconds since the epoch. Only rules reading the clock use them (clock.hpp).
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -68,6 +71,23 @@ class data_source {
 
   /// False while the training may still add steps (a live trial, an in-process hook).
   [[nodiscard]] virtual bool complete() const = 0;
+
+  /// When complete step `global_step` was saved, in seconds since the epoch (smdebug's
+  /// Event.wall_time; see the implementation for which record of the step it is read from), or
+  /// nullopt when the source does not know (an unknown step, a step without records, a source
+  /// that keeps no times). The default knows no times.
+  [[nodiscard]] virtual std::optional<double> wall_time(step_t /*global_step*/) const { return std::nullopt; }
+
+  /// The current time as the source answers, in seconds since the epoch (what the rules'
+  /// clock reads: rules/clock.hpp). A snapshot source answers the time of its snapshot, so
+  /// that every evaluation over one snapshot sees one time. Sources take an injectable clock
+  /// (tests); the default is the system clock, read at each call.
+  [[nodiscard]] virtual double now() const { return system_seconds(); }
+
+  /// The system clock, in seconds since the epoch.
+  [[nodiscard]] static double system_seconds() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  }
 
   /// "trial /runs/exp1", "hook (in process)" — for messages.
   [[nodiscard]] virtual std::string describe() const = 0;

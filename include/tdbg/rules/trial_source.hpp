@@ -15,6 +15,11 @@
 // each record once. The LRU is bounded by trial_source_options (entries and bytes; the most
 // recently used value always stays). Values of complete steps never change, so refresh() keeps it.
 //
+// Time. wall_time(step) is the trial's step_wall_time() of a snapshot step (one small read per
+// worker, cached by the trial). now() is the time the snapshot was taken — read from the
+// options' clock (the system clock unless a test injects one) at construction and by each
+// refresh() — so every evaluation over one snapshot sees the same time (rules/clock.hpp).
+//
 // Errors. A step, tensor or worker that has no entry in the index answers "absent" (nullptr,
 // nullopt, {}). An entry that exists but cannot be read (cut or corrupt record, missing event
 // file, CRC mismatch) propagates the trial's tdbg::error (format_error names file, offset, tensor
@@ -26,6 +31,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -51,6 +57,9 @@ struct trial_source_options {
   std::size_t cache_entries = 64;
   /// At most this many bytes of decoded tensor data are kept (the most recent value always is).
   std::uint64_t cache_bytes = std::uint64_t{256} << 20;
+  /// The clock whose time a snapshot records (now()), in seconds since the epoch; empty: the
+  /// system clock. Tests inject a fixed or stepping clock here.
+  std::function<double()> clock{};
 };
 
 namespace detail {
@@ -131,12 +140,12 @@ class trial_source final : public data_source {
  public:
   /// Reads `t`, which must outlive the source.
   explicit trial_source(const tdbg::trial::trial& t, trial_source_options o = {})
-      : trial_(&t), cache_(o.cache_entries, o.cache_bytes) {
+      : trial_(&t), cache_(o.cache_entries, o.cache_bytes), clock_(std::move(o.clock)) {
     snapshot();
   }
   /// Reads and co-owns `t`. usage_error for a null pointer.
   explicit trial_source(std::shared_ptr<const tdbg::trial::trial> t, trial_source_options o = {})
-      : owner_(std::move(t)), trial_(owner_.get()), cache_(o.cache_entries, o.cache_bytes) {
+      : owner_(std::move(t)), trial_(owner_.get()), cache_(o.cache_entries, o.cache_bytes), clock_(std::move(o.clock)) {
     if (!trial_) throw usage_error("trial_source: null trial");
     snapshot();
   }
@@ -236,6 +245,13 @@ class trial_source final : public data_source {
 
   [[nodiscard]] bool complete() const override { return complete_; }
 
+  [[nodiscard]] std::optional<double> wall_time(step_t global_step) const override {
+    if (!points_.count(global_step)) return std::nullopt;
+    return trial_->step_wall_time(global_step);
+  }
+
+  [[nodiscard]] double now() const override { return now_; }
+
   [[nodiscard]] std::string describe() const override { return "trial " + trial_->describe(); }
 
  private:
@@ -255,6 +271,7 @@ class trial_source final : public data_source {
     }
     names_ = trial_->tensor_names();
     tensors_.clear();
+    now_ = clock_ ? clock_() : system_seconds();
   }
 
   [[nodiscard]] const tensor_index* index_of(std::string_view tensor) const {
@@ -304,6 +321,8 @@ class trial_source final : public data_source {
   std::map<step_t, step_point> points_;
   mutable std::map<std::string, tensor_index, std::less<>> tensors_;
   mutable detail::value_cache cache_;
+  std::function<double()> clock_;
+  double now_ = 0;
 };
 
 }  // namespace tdbg::rules

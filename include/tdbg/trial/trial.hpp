@@ -18,7 +18,9 @@
 //  * a tensor saved raw and with save_shape has both its value and its shape;
 //  * computed reductions are core/reduce.hpp's (sample std/var, vector norms for any rank),
 //    consistent with the stored ones; an unknown reduction name is always a usage_error;
-//  * wait_for_steps() has a timeout and leaves the auto-refresh setting as it was.
+//  * wait_for_steps() has a timeout and leaves the auto-refresh setting as it was;
+//  * step_wall_time() tells when a step was saved (smdebug's reader keeps no wall times), read
+//    from the first bytes of one record per worker.
 //
 // Thread safety: a trial (and its trial_tensor handles) may be used by one thread at a time.
 // Even const member functions refresh the trial's state (like smdebug's maybe_refresh), so
@@ -27,7 +29,9 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -166,6 +170,18 @@ struct tensor_record {
 }
 
 [[nodiscard]] inline std::string mode_str(mode m) { return std::string(mode_name(m)); }
+
+/// Little-endian integers of a record header.
+[[nodiscard]] inline std::uint32_t load_le32(const std::byte* p) noexcept {
+  std::uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | std::to_integer<std::uint32_t>(p[i]);
+  return v;
+}
+[[nodiscard]] inline std::uint64_t load_le64(const std::byte* p) noexcept {
+  std::uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | std::to_integer<std::uint64_t>(p[i]);
+  return v;
+}
 
 }  // namespace detail
 
@@ -446,6 +462,52 @@ class trial {
   /// The highest global step known to be complete (-1 if none).
   [[nodiscard]] step_t last_complete_step() const noexcept { return last_complete_step_; }
 
+  /// When global step `step` was saved, in seconds since the epoch: the largest Event.wall_time
+  /// among the *last* records (highest offset) of the step's event files, one per worker. With
+  /// tdbg's hook that is the step's newest save (records are written in save order); with
+  /// smdebug's PyTorch hook the last records are save_scalar values, stamped when save_scalar was
+  /// called (spec §3.4), so the time can be up to one step earlier than the newest save.
+  /// nullopt for an unknown step, a step whose index files list no record (shapes only), or a
+  /// last record without wall_time (proto3 omits 0). Cost: one ranged read of a record's first
+  /// 21 bytes per worker (where the canonical Event keeps wall_time; the whole record otherwise),
+  /// cached once the step is complete. While the job runs, an event file still shorter than its
+  /// index says (being written, or cut by a writer that died) gives the time of that worker's
+  /// first record of the step instead (none if that one is missing too; not cached). Errors as
+  /// value(): format_error for a corrupt record.
+  [[nodiscard]] std::optional<double> step_wall_time(step_t step) const {
+    if (const auto it = step_wall_times_.find(step); it != step_wall_times_.end()) return it->second;
+    auto files = step_records_.find(step);
+    if (files == step_records_.end()) {
+      maybe_refresh();
+      files = step_records_.find(step);
+      if (files == step_records_.end()) return std::nullopt;
+    }
+    std::optional<double> newest;
+    bool partial = false;
+    const auto mm = global_to_mode_.find(step);
+    const mode m = mm == global_to_mode_.end() ? mode::global : mm->second.first;
+    const step_t ms = mm == global_to_mode_.end() ? step : mm->second.second;
+    for (const auto& [worker, ends] : files->second) {
+      std::optional<double> w;
+      try {
+        w = record_wall_time(ends.last, ms, m);
+      } catch (const step_not_yet_available_error&) {
+        // The event file is still shorter than its index says: the step's first record tells
+        // when the step began saving (a stall that cut the file is still seen); if even that
+        // one is not there yet, this worker has no time.
+        partial = true;
+        try {
+          w = record_wall_time(ends.first, ms, m);
+        } catch (const step_not_yet_available_error&) {
+          w.reset();
+        }
+      }
+      if (w && (!newest || *w > *newest)) newest = w;
+    }
+    if (newest && !partial && complete(step)) step_wall_times_.emplace(step, *newest);
+    return newest;
+  }
+
   /// The messages of every corrupt index file met so far (each was also thrown once).
   [[nodiscard]] const std::vector<std::string>& index_errors() const noexcept { return index_errors_; }
 
@@ -551,6 +613,9 @@ class trial {
     };
     for (const auto& p : f.tensor_payload) {
       detail::location loc{*f.event_file_name, p.start_idx, p.length, p.tensorname};
+      auto& ends = step_records_[step][worker];
+      if (ends.last.file.empty() || loc.offset >= ends.last.offset) ends.last = loc;
+      if (ends.first.file.empty() || loc.offset < ends.first.offset) ends.first = loc;
       if (auto red = io::parse_reduction_tensor_name(p.tensorname)) {
         auto& e = entry(red->tensor);
         const auto pos = std::lower_bound(
@@ -619,6 +684,35 @@ class trial {
   /// Reads and decodes the record at `loc` (one ranged read).
   [[nodiscard]] tdbg::tensor read_record_at(const detail::location& loc, const std::string& tensor,
                                             step_t step, mode m) const {
+    return std::move(read_event_at(loc, tensor, step, m).value);
+  }
+
+  /// The Event.wall_time of the record at `loc`: from its first 21 bytes when the Event starts
+  /// with wall_time (the canonical serialization, spec §3.2), else from the whole record.
+  /// nullopt when the Event has no wall_time (0: proto3 omits it).
+  [[nodiscard]] std::optional<double> record_wall_time(const detail::location& loc, step_t step, mode m) const {
+    constexpr std::uint64_t prefix = 12 + 1 + 8;  // record header, field 1 tag (fixed64), the double
+    if (loc.length > prefix + 4) {
+      std::vector<std::byte> head;
+      try {
+        head = backend_->read(loc.file, loc.offset, prefix);
+      } catch (const io_error&) {
+        head.clear();  // the whole-record read below reports it properly
+      }
+      if (head.size() == prefix &&
+          detail::load_le32(head.data() + 8) == io::masked_crc32c(std::span<const std::byte>(head.data(), 8)) &&
+          detail::load_le64(head.data()) + io::record_overhead == loc.length && head[12] == std::byte{0x09}) {
+        const double w = std::bit_cast<double>(detail::load_le64(head.data() + 13));
+        return w == 0 ? std::nullopt : std::optional<double>(w);
+      }
+    }
+    const auto ev = read_event_at(loc, loc.tag, step, m);
+    return ev.wall_time == 0 ? std::nullopt : std::optional<double>(ev.wall_time);
+  }
+
+  /// Reads and decodes the Event at `loc` (one ranged read).
+  [[nodiscard]] io::tensor_event read_event_at(const detail::location& loc, const std::string& tensor,
+                                               step_t step, mode m) const {
     const std::string what = "tensor '" + tensor + "' at step " + std::to_string(step) +
                              " of mode " + detail::mode_str(m);
     std::vector<std::byte> bytes;
@@ -654,7 +748,7 @@ class trial {
     if (ev.tag != loc.tag)
       throw format_error(at + ": the record has tag '" + ev.tag + "' but the index names '" +
                          loc.tag + "' (" + what + ")");
-    return std::move(ev.value);
+    return ev;
   }
 
   std::shared_ptr<storage::backend> backend_;
@@ -672,6 +766,11 @@ class trial {
   mutable std::map<step_t, std::set<std::string>> global_step_tensors_;
   mutable std::array<std::set<std::string>, 4> mode_tensors_;
   mutable std::map<step_t, std::set<std::string>> workers_for_global_step_;
+  struct first_and_last {
+    detail::location first, last;  // the records at the lowest and highest offsets
+  };
+  mutable std::map<step_t, std::map<std::string, first_and_last, std::less<>>> step_records_;  // per worker
+  mutable std::map<step_t, double> step_wall_times_;  // of complete steps
   mutable std::int64_t num_workers_ = 1;
   mutable step_t last_complete_step_ = -1;
   mutable bool loaded_all_steps_ = false;
