@@ -25,6 +25,7 @@
 
 #include <torch/torch.h>
 
+#include "common.hpp"
 #include "fashion_mnist.hpp"
 #include "tdbg/collect/config.hpp"
 #include "tdbg/collect/defaults.hpp"
@@ -71,36 +72,22 @@ struct options {
 
 options parse(int argc, char** argv) {
   options o;
-  std::vector<std::string> a(argv + 1, argv + argc);
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto value = [&]() -> std::string {
-      if (i + 1 >= a.size()) throw std::invalid_argument(a[i] + " needs a value");
-      return a[++i];
-    };
-    if (a[i] == "--steps") o.steps = std::stoi(value());
-    else if (a[i] == "--eval-every") o.eval_every = std::stoi(value());
-    else if (a[i] == "--batch") o.batch = std::stoi(value());
-    else if (a[i] == "--eval-samples") o.eval_samples = std::stoll(value());
-    else if (a[i] == "--train-samples") o.train_samples = std::stoll(value());
-    else if (a[i] == "--latent") o.latent = std::stoll(value());
-    else if (a[i] == "--data") o.data = value();
-    else if (o.out.empty() && !a[i].starts_with("--")) o.out = a[i];
-    else throw std::invalid_argument("unknown argument " + a[i]);
-  }
-  if (o.out.empty()) throw std::invalid_argument("missing <trial dir>");
+  o.out = examples::parse_command_line(argc, argv, [&](const std::string& name, const auto& value) {
+    if (name == "--steps") o.steps = std::stoi(value());
+    else if (name == "--eval-every") o.eval_every = std::stoi(value());
+    else if (name == "--batch") o.batch = std::stoi(value());
+    else if (name == "--eval-samples") o.eval_samples = std::stoll(value());
+    else if (name == "--train-samples") o.train_samples = std::stoll(value());
+    else if (name == "--latent") o.latent = std::stoll(value());
+    else if (name == "--data") o.data = value();
+    else return false;
+    return true;
+  });
   if (o.steps < 1 || o.eval_every < 1 || o.batch < 1 || o.eval_samples < 2 || o.latent < 2 ||
       o.train_samples < o.batch)
     throw std::invalid_argument("bad sizes: --steps/--eval-every/--batch >= 1, --eval-samples/--latent >= 2, "
                                 "--train-samples >= --batch");
   return o;
-}
-
-std::pair<torch::Tensor, torch::Tensor> to_tensors(const examples::fashion_mnist& d) {
-  auto x = torch::from_blob(const_cast<std::uint8_t*>(d.pixels.data()), {d.count, 1, 28, 28}, torch::kByte)
-               .to(torch::kFloat)
-               .div_(255.0);
-  auto y = torch::from_blob(const_cast<std::uint8_t*>(d.labels.data()), {d.count}, torch::kByte).to(torch::kLong);
-  return {x, y};
 }
 
 }  // namespace
@@ -118,8 +105,8 @@ int main(int argc, char** argv) {
   }
   try {
     torch::manual_seed(0);
-    const auto [train_x, train_y] = to_tensors(examples::load_fashion_mnist(o.data, "train", o.train_samples));
-    const auto [eval_x, eval_y] = to_tensors(examples::load_fashion_mnist(o.data, "t10k", o.eval_samples));
+    const auto [train_x, train_y] = examples::to_tensors(examples::load_fashion_mnist(o.data, "train", o.train_samples));
+    const auto [eval_x, eval_y] = examples::to_tensors(examples::load_fashion_mnist(o.data, "t10k", o.eval_samples));
     Autoencoder model(o.latent);
     torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(2e-3));
 

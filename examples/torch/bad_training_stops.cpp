@@ -24,6 +24,7 @@
 
 #include <torch/torch.h>
 
+#include "common.hpp"
 #include "tdbg/collect/config.hpp"
 #include "tdbg/collect/defaults.hpp"
 #include "tdbg/hook/hook.hpp"
@@ -69,23 +70,17 @@ struct options {
 
 options parse(int argc, char** argv) {
   options o;
-  std::vector<std::string> a(argv + 1, argv + argc);
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto value = [&]() -> std::string {
-      if (i + 1 >= a.size()) throw std::invalid_argument(a[i] + " needs a value");
-      return a[++i];
-    };
-    if (a[i] == "--steps") o.steps = std::stoi(value());
-    else if (a[i] == "--depth") o.depth = std::stoi(value());
-    else if (a[i] == "--rules") o.rules_dir = value();
-    else if (a[i] == "--activation") {
+  o.out = examples::parse_command_line(argc, argv, [&](const std::string& name, const auto& value) {
+    if (name == "--steps") o.steps = std::stoi(value());
+    else if (name == "--depth") o.depth = std::stoi(value());
+    else if (name == "--rules") o.rules_dir = value();
+    else if (name == "--activation") {
       const auto v = value();
       if (v != "sigmoid" && v != "relu") throw std::invalid_argument("--activation: sigmoid or relu, not " + v);
       o.relu = v == "relu";
-    } else if (o.out.empty() && !a[i].starts_with("--")) o.out = a[i];
-    else throw std::invalid_argument("unknown argument " + a[i]);
-  }
-  if (o.out.empty()) throw std::invalid_argument("missing <trial dir>");
+    } else return false;
+    return true;
+  });
   if (o.steps < 1 || o.depth < 1) throw std::invalid_argument("--steps and --depth must be >= 1");
   return o;
 }

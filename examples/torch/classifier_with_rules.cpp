@@ -22,6 +22,7 @@
 
 #include <torch/torch.h>
 
+#include "common.hpp"
 #include "fashion_mnist.hpp"
 #include "tdbg/collect/config.hpp"
 #include "tdbg/collect/defaults.hpp"
@@ -65,36 +66,21 @@ struct options {
 
 options parse(int argc, char** argv) {
   options o;
-  std::vector<std::string> a(argv + 1, argv + argc);
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto value = [&]() -> std::string {
-      if (i + 1 >= a.size()) throw std::invalid_argument(a[i] + " needs a value");
-      return a[++i];
-    };
-    if (a[i] == "--steps") o.steps = std::stoi(value());
-    else if (a[i] == "--batch") o.batch = std::stoi(value());
-    else if (a[i] == "--train-samples") o.train_samples = std::stoll(value());
-    else if (a[i] == "--data") o.data = value();
-    else if (a[i] == "--csv") o.csv = value();
-    else if (a[i] == "--rules") o.rules_dir = value();
-    else if (a[i] == "--set") o.overrides.push_back(value());
-    else if (o.out.empty() && !a[i].starts_with("--")) o.out = a[i];
-    else throw std::invalid_argument("unknown argument " + a[i]);
-  }
-  if (o.out.empty()) throw std::invalid_argument("missing <trial dir>");
+  o.out = examples::parse_command_line(argc, argv, [&](const std::string& name, const auto& value) {
+    if (name == "--steps") o.steps = std::stoi(value());
+    else if (name == "--batch") o.batch = std::stoi(value());
+    else if (name == "--train-samples") o.train_samples = std::stoll(value());
+    else if (name == "--data") o.data = value();
+    else if (name == "--csv") o.csv = value();
+    else if (name == "--rules") o.rules_dir = value();
+    else if (name == "--set") o.overrides.push_back(value());
+    else return false;
+    return true;
+  });
   if (o.steps < 1 || o.batch < 1 || o.train_samples < o.batch)
     throw std::invalid_argument("--steps, --batch must be >= 1 and --train-samples >= --batch");
   if (o.csv.empty()) o.csv = o.out.string() + "_loss.csv";
   return o;
-}
-
-/// Images as a float tensor [n, 1, 28, 28] in 0..1 and labels as int64 [n].
-std::pair<torch::Tensor, torch::Tensor> to_tensors(const examples::fashion_mnist& d) {
-  auto x = torch::from_blob(const_cast<std::uint8_t*>(d.pixels.data()), {d.count, 1, 28, 28}, torch::kByte)
-               .to(torch::kFloat)
-               .div_(255.0);
-  auto y = torch::from_blob(const_cast<std::uint8_t*>(d.labels.data()), {d.count}, torch::kByte).to(torch::kLong);
-  return {x, y};
 }
 
 }  // namespace
@@ -112,8 +98,8 @@ int main(int argc, char** argv) {
   }
   try {
     torch::manual_seed(0);
-    const auto [train_x, train_y] = to_tensors(examples::load_fashion_mnist(o.data, "train", o.train_samples));
-    const auto [test_x, test_y] = to_tensors(examples::load_fashion_mnist(o.data, "t10k", 1000));
+    const auto [train_x, train_y] = examples::to_tensors(examples::load_fashion_mnist(o.data, "train", o.train_samples));
+    const auto [test_x, test_y] = examples::to_tensors(examples::load_fashion_mnist(o.data, "t10k", 1000));
     FashionCNN net;
     torch::optim::SGD opt(net->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9));
 
