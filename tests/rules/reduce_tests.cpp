@@ -3,12 +3,15 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "probe.hpp"
 #include "test_source.hpp"
 #include "tdbg/core/reduce.hpp"
+#include "tdbg/rules/erased.hpp"
 #include "tdbg/rules/reduce.hpp"
+#include "tdbg/rules/time.hpp"
 #include "tdbg/rules/sets.hpp"
 
 using namespace tdbg::rules;
@@ -36,6 +39,12 @@ memory_source with(tdbg::tensor t) {
   memory_source s;
   s.put("t", 1, std::move(t));
   return s;
+}
+
+/// The same double, bit for bit (NaN: any NaN).
+bool same_bits(double a, double b) {
+  if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
+  return std::memcmp(&a, &b, sizeof a) == 0;
 }
 
 bool same(double a, double b) {
@@ -238,4 +247,120 @@ TEST_CASE("quantile and percentile reject out-of-range arguments", "[rules][redu
   CHECK_THROWS_AS(percentile(tensor_named("t"), -1), tdbg::usage_error);
   CHECK_THROWS_AS(clamp(tensor_named("t"), 2, 1), tdbg::usage_error);
   CHECK_THROWS_AS(tensors_matching("("), tdbg::config_error);
+}
+
+namespace {
+
+/// A tensor "t" of n float32 values at steps 0 and 1, of mixed signs and magnitudes (so the
+/// order of additions shows in the last bits), with `at1` patched into step 1.
+memory_source large(std::size_t n, const std::vector<std::pair<std::size_t, float>>& at1 = {}) {
+  memory_source s;
+  for (tdbg::step_t g = 0; g < 2; ++g) {
+    std::vector<float> v(n);
+    std::uint32_t x = 12345u + static_cast<std::uint32_t>(g);
+    for (std::size_t i = 0; i < n; ++i) {
+      x = x * 1664525u + 1013904223u;
+      const float u = static_cast<float>(x >> 8) / 16777216.0f;  // [0, 1)
+      v[i] = (u - 0.5f) * std::pow(10.0f, static_cast<float>(static_cast<int>(i % 7) - 3));
+      if (i % 97 == 0) v[i] = 0.0f;
+    }
+    if (g == 1)
+      for (const auto& [i, f] : at1) v[i] = f;
+    s.put("t", g, make<float>(v));
+  }
+  return s;
+}
+
+/// A number elements node without window(): an erased node over it fills the whole tensor once.
+struct no_window_node {
+  static constexpr expr_kind kind = expr_kind::elements;
+  static constexpr value_type value = value_type::number;
+  static constexpr bool stateful = false;
+  selection sel = tensor_named("t");
+  [[nodiscard]] std::string describe() const { return "no_window(t)"; }
+  void needs(requirements& r, const need_scope& s) const { sel.needs(r, s); }
+  class evaluator {
+   public:
+    explicit evaluator(const no_window_node& n) : x_(n.sel) {}
+    name_set names(const context& c) { return x_.names(c); }
+    std::string bind(const context& c, const std::string& t) { return x_.bind(c, t); }
+    [[nodiscard]] tdbg::dtype type() const { return x_.type(); }
+    [[nodiscard]] std::uint64_t size() const { return x_.size(); }
+    void materialize(tdbg::dtype d) { x_.materialize(d); }
+    void release() { x_.release(); }
+    template <class T>
+    [[nodiscard]] auto expr() const {
+      return x_.template expr<T>() * 3.0;
+    }
+    void reset() {}
+    [[nodiscard]] std::size_t state_size() const { return 0; }
+
+   private:
+    selection::evaluator x_;
+  };
+};
+static_assert(!has_window<no_window_node::evaluator>);
+static_assert(has_window<selection::evaluator>);
+
+/// Every windowed reduction of `typed` and of the same expression behind erased nodes: equal to
+/// the last bit (the windows keep the typed one-pass order).
+template <class X, class Y>
+void check_windowed(const X& typed, const Y& erased_form, const memory_source& src) {
+  CHECK(same_bits(one(sum(typed), src), one(sum(erased_form), src)));
+  CHECK(same_bits(one(mean(typed), src), one(mean(erased_form), src)));
+  CHECK(same_bits(one(l1(typed), src), one(l1(erased_form), src)));
+  CHECK(same_bits(one(l2(typed), src), one(l2(erased_form), src)));
+  CHECK(same_bits(one(min(typed), src), one(min(erased_form), src)));
+  CHECK(same_bits(one(max(typed), src), one(max(erased_form), src)));
+  CHECK(same_bits(one(max_abs(typed), src), one(max_abs(erased_form), src)));
+  CHECK(same_bits(one(var_pop(typed), src), one(var_pop(erased_form), src)));
+  CHECK(same_bits(one(std_sample(typed), src), one(std_sample(erased_form), src)));
+  CHECK(same_bits(one(fraction_zero(typed), src), one(fraction_zero(erased_form), src)));
+  CHECK(same_bits(one(fraction_nonfinite(typed), src), one(fraction_nonfinite(erased_form), src)));
+  CHECK(same_bits(one(prod(typed), src), one(prod(erased_form), src)));              // whole()
+  CHECK(same_bits(one(quantile(typed, 0.3), src), one(quantile(erased_form, 0.3), src)));  // whole()
+  CHECK(same_bits(one(count(typed > 0.0), src), one(count(any_element_mask(erased_form > 0.0)), src)));
+}
+
+}  // namespace
+
+TEST_CASE("reductions of erased operands consume windows and equal the one-pass typed result",
+          "[rules][reduce][erased]") {
+  const auto t = tensor_named("t");
+  // sizes around the window (detail::element_block) and its multiples, with a ragged tail
+  const std::uint64_t b = detail::element_block;
+  for (const std::uint64_t n : {std::uint64_t{1}, b - 1, b, b + 1, 3 * b + 5}) {
+    INFO("n = " << n);
+    const auto src = large(static_cast<std::size_t>(n));
+    check_windowed(abs(t), any_elements(abs(t)), src);
+    // nested erased levels: each is asked for the same window
+    check_windowed(abs(t - prev(t)) * 2.0, any_elements(any_elements(abs(any_elements(t - any_elements(prev(t))))) * 2.0),
+                   src);
+    // a subtree without window(): filled whole once, then handed out by windows
+    const no_window_node nw;
+    check_windowed(nw, any_elements(nw), src);
+  }
+
+  SECTION("the windowed sum is the sum (against a long double reference)") {
+    const std::uint64_t n = 3 * b + 5;
+    const auto src = large(static_cast<std::size_t>(n));
+    const auto v = src.value("t", 1, "worker_0");
+    long double ref = 0;
+    for (std::uint64_t i = 0; i < n; ++i) ref += std::fabs(static_cast<long double>(v->as_double(i)));
+    CHECK(one(sum(any_elements(abs(t))), src) == Approx(static_cast<double>(ref)).epsilon(1e-13));
+    CHECK(one(max_abs(any_elements(t)), src) == Approx(0.5 * 1000).epsilon(1e-2));
+  }
+
+  SECTION("NaN and infinity in a later window") {
+    const std::uint64_t n = 3 * b + 5;
+    const auto src = large(static_cast<std::size_t>(n), {{2 * b + 3, NAN}, {b + 1, INFINITY}});
+    CHECK(std::isnan(one(min(any_elements(abs(t))), src)));
+    CHECK(std::isnan(one(max(any_elements(abs(t))), src)));
+    CHECK(std::isnan(one(sum(any_elements(abs(t))), src)));
+    CHECK(one(fraction_nonfinite(any_elements(abs(t))), src) == Approx(2.0 / static_cast<double>(n)));
+    CHECK(one(count(any_element_mask(t == t)), src) == static_cast<double>(n - 1));
+    const auto inf_only = large(static_cast<std::size_t>(n), {{b + 1, -INFINITY}});
+    CHECK(one(min(any_elements(t * 1.0)), inf_only) == -inf_v);
+    CHECK(one(max(any_elements(abs(t))), inf_only) == inf_v);
+  }
 }

@@ -100,6 +100,11 @@ class retarget_evaluator {
   [[nodiscard]] std::uint64_t size() const { return x_.size(); }
   [[nodiscard]] std::vector<std::uint64_t> dims() const { return dims_of(x_); }
   void materialize(dtype d) { x_.materialize(d); }
+  void window(std::uint64_t off, std::uint64_t n)
+    requires has_window<typename X::evaluator>
+  {
+    x_.window(off, n);
+  }
   void release() { x_.release(); }
   template <class T>
   [[nodiscard]] auto expr() const {

@@ -67,13 +67,18 @@ class buffered_elements {
   [[nodiscard]] dtype type() const { return dtype::float64; }
   [[nodiscard]] std::uint64_t size() const { return out_.size(); }
   [[nodiscard]] std::vector<std::uint64_t> dims() const { return out_dims_; }
-  void materialize(dtype) {}
+  void materialize(dtype) { window(0, out_.size()); }
+  void window(std::uint64_t off, std::uint64_t n) {
+    win_off_ = off;
+    win_n_ = n;
+  }
   template <class T>
   [[nodiscard]] auto expr() const {
-    return flat_map<double>(out_.data(), static_cast<Eigen::Index>(out_.size()));
+    return flat_map<double>(out_.data() + win_off_, static_cast<Eigen::Index>(win_n_));
   }
 
  protected:
+  std::uint64_t win_off_ = 0, win_n_ = 0;
   std::vector<double> in_, out_;
   std::vector<std::uint64_t> out_dims_;
 };

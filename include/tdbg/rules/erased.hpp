@@ -16,17 +16,25 @@
 //
 // Design of the elements boundary (where speed matters). The elements protocol (select.hpp) hands
 // out a typed Eigen expression per element type, which a virtual interface cannot return. An
-// erased elements evaluator therefore *materializes*: after bind, its virtual fill() runs the
-// wrapped typed subtree's Eigen expression ONCE per tensor into a contiguous double buffer — the
-// dtype is dispatched inside the typed model (visit_element_type), and the element loop is the
-// typed subtree's own Eigen loop. The erased node then reports dtype float64 and exposes the
-// buffer as an Eigen map, so the parent (a reduction, or element-wise arithmetic) runs its own
-// Eigen loop over it. Cost: per tensor, a few virtual calls and one extra pass over a double
-// buffer per erasure level; never a virtual call per element. Values are identical to the typed
-// tree: every typed element expression already computes in double (`.cast<double>()` of the
-// stored type), and float16/float32/integers widen to double exactly. The loader keeps plain
-// selections typed below unary functions, time shifts and reductions, so `mean(abs(sel))` has
-// one erased level (abs over the typed selection) and `mean(sel)` none.
+// erased elements evaluator therefore computes into a double buffer: its virtual fill_block()
+// runs the wrapped typed subtree's Eigen expression over a window of the tensor's elements into
+// the buffer — the dtype is dispatched inside the typed model (visit_element_type), and the
+// element loop is the typed subtree's own Eigen loop. The erased node then reports dtype float64
+// and exposes the buffer as an Eigen map, so the parent runs its own Eigen loop over it.
+//  * Under a reduction (reduce.hpp) the buffer is a block: the reduction asks for consecutive
+//    windows of detail::element_block elements and consumes each while it is in L1, so an erased
+//    level costs a few virtual calls per block and a pass over an 8 KiB buffer, not a pass over
+//    memory the size of the tensor. Windows nest: an erased level inside the typed subtree of
+//    another is asked for the same window (the protocol's window(), select.hpp).
+//  * Under any other parent (an axis reduction, a class count, quantile) the whole tensor is
+//    filled once, lazily at the parent's first expr() (the parent's materialize() cannot know
+//    whether a window follows).
+// Never a virtual call per element. Values are identical to the typed tree: every typed element
+// expression already computes in double (`.cast<double>()` of the stored type), float16/float32/
+// integers widen to double exactly, and reductions sum blocks in the same order as one pass
+// (reduce.hpp). The loader keeps plain selections typed below unary functions, time shifts and
+// reductions, so `mean(abs(sel))` has one erased level (abs over the typed selection) and
+// `mean(sel)` none.
 //
 // Run-time properties that the typed templates know statically are reported at run time:
 //  * stored reductions: an erased elements evaluator always offers stored(); stored_capable()
@@ -39,6 +47,7 @@
 //    window, patience or then below them itself (their static_asserts cannot see through).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -90,6 +99,8 @@ struct erased_evaluator_base<expr_kind::elements> {
   [[nodiscard]] virtual std::vector<std::uint64_t> dims() const = 0;
   /// Evaluates the bound tensor's elements (as doubles) into out[0, size()).
   virtual void fill(double* out) = 0;
+  /// Evaluates elements [off, off + n) of the bound tensor into out[0, n).
+  virtual void fill_block(std::uint64_t off, std::uint64_t n, double* out) = 0;
   virtual void release() = 0;
   [[nodiscard]] virtual std::optional<double> stored(const context& c, const std::string& t, reduction r) const = 0;
   [[nodiscard]] virtual bool stored_capable() const = 0;
@@ -142,20 +153,41 @@ class evaluator_model<expr_kind::elements, X> final : public erased_evaluator_ba
  public:
   evaluator_model(std::shared_ptr<const X> node) : node_(std::move(node)), ev_(*node_) {}
   name_set names(const context& c) override { return ev_.names(c); }
-  std::string bind(const context& c, const std::string& t) override { return ev_.bind(c, t); }
+  std::string bind(const context& c, const std::string& t) override {
+    prepared_ = false;
+    return ev_.bind(c, t);
+  }
   [[nodiscard]] std::uint64_t size() const override { return ev_.size(); }
   [[nodiscard]] std::vector<std::uint64_t> dims() const override { return dims_of(ev_); }
   void fill(double* out) override {
+    prepared_ = false;
     const dtype d = ev_.type();
     ev_.materialize(d);
-    const auto n = static_cast<Eigen::Index>(ev_.size());
-    visit_element_type(d, [&](auto tag) {
-      using T = decltype(tag);
-      Eigen::TensorMap<Eigen::Tensor<double, 1, Eigen::RowMajor>> m(out, n);
-      m = ev_.template expr<T>();
-    });
+    assign(d, out, ev_.size());
   }
-  void release() override { ev_.release(); }
+  void fill_block(std::uint64_t off, std::uint64_t n, double* out) override {
+    if constexpr (has_window<typename X::evaluator>) {
+      if (!prepared_) {
+        type_ = ev_.type();
+        ev_.materialize(type_);
+        prepared_ = true;
+      }
+      ev_.window(off, n);
+      assign(type_, out, n);
+    } else {  // a subtree that cannot be windowed: computed whole once, handed out by windows
+      if (!prepared_) {
+        whole_.resize(static_cast<std::size_t>(ev_.size()));
+        fill(whole_.data());
+        prepared_ = true;
+      }
+      std::copy_n(whole_.data() + off, n, out);
+    }
+  }
+  void release() override {
+    prepared_ = false;
+    whole_.clear();
+    ev_.release();
+  }
   [[nodiscard]] std::optional<double> stored(const context& c, const std::string& t, reduction r) const override {
     if constexpr (has_stored_fallback<typename X::evaluator>)
       return ev_.stored(c, t, r);
@@ -167,8 +199,20 @@ class evaluator_model<expr_kind::elements, X> final : public erased_evaluator_ba
   [[nodiscard]] std::size_t state_size() const override { return ev_.state_size(); }
 
  private:
+  /// out[0, n) = the wrapped expression (as materialized with dtype d and windowed).
+  void assign(dtype d, double* out, std::uint64_t n) {
+    visit_element_type(d, [&](auto tag) {
+      using T = decltype(tag);
+      Eigen::TensorMap<Eigen::Tensor<double, 1, Eigen::RowMajor>> m(out, static_cast<Eigen::Index>(n));
+      m = ev_.template expr<T>();
+    });
+  }
+
   std::shared_ptr<const X> node_;
   typename X::evaluator ev_;
+  bool prepared_ = false;  // materialized for windows since the last bind
+  dtype type_ = dtype::float64;
+  std::vector<double> whole_;  // only for subtrees without window()
 };
 
 template <expr_kind K, class X>
@@ -258,21 +302,39 @@ class erased {
     {
       return ev_->dims();
     }
+    /// The buffer computes in reduce.hpp's blocks (see the header comment).
+    static constexpr bool buffers_elements = true;
+    /// Lazy: the whole tensor is filled at the first expr() unless a window() comes first.
     void materialize(dtype)
       requires(K == expr_kind::elements)
     {
-      buffer_.resize(static_cast<std::size_t>(ev_->size()));
-      ev_->fill(buffer_.data());
+      whole_pending_ = true;
+    }
+    void window(std::uint64_t off, std::uint64_t n)
+      requires(K == expr_kind::elements)
+    {
+      whole_pending_ = false;
+      if (buffer_.size() < n) buffer_.resize(static_cast<std::size_t>(n));
+      ev_->fill_block(off, n, buffer_.data());
+      view_ = n;
     }
     template <class T>
     [[nodiscard]] auto expr() const
       requires(K == expr_kind::elements)
     {
-      return detail::flat_map<double>(buffer_.data(), static_cast<Eigen::Index>(buffer_.size()));
+      if (whole_pending_) {  // the lazy part of materialize(): logically const
+        view_ = ev_->size();
+        buffer_.resize(static_cast<std::size_t>(view_));
+        ev_->fill(buffer_.data());
+        whole_pending_ = false;
+      }
+      return detail::flat_map<double>(buffer_.data(), static_cast<Eigen::Index>(view_));
     }
     void release()
       requires(K == expr_kind::elements)
     {
+      whole_pending_ = false;
+      view_ = 0;
       ev_->release();
     }
     [[nodiscard]] std::optional<double> stored(const context& c, const std::string& t, reduction r) const
@@ -291,7 +353,9 @@ class erased {
 
    private:
     std::unique_ptr<detail::erased_evaluator_base<K>> ev_;
-    std::vector<double> buffer_;
+    mutable std::vector<double> buffer_;  // the whole tensor, or the current window
+    mutable std::uint64_t view_ = 0;      // elements of buffer_ that expr() covers
+    mutable bool whole_pending_ = false;
   };
 
  private:

@@ -44,51 +44,74 @@ enum class op_class : std::uint8_t { arithmetic, ordering, equality, logic };
 
 namespace ops {
 
-// Binary functors: double × double → double (booleans as 0/1).
+// Binary functors: double × double → double (booleans as 0/1). Those with a packetOp vectorise
+// in Eigen's assignment loops (functor_traits below: a type-erased level's window, erased.hpp);
+// packetOp computes exactly what operator() computes (IEEE operations and comparisons, masks as
+// 0/1, NaN compares false), so typed and type-erased trees agree to the bit whichever loop runs.
+namespace pk = Eigen::internal;
+/// 1.0 where the comparison mask m is set, else 0.0.
+template <class P>
+P mask01(const P& m) {
+  return pk::pand(m, pk::pset1<P>(1.0));
+}
+/// The mask of lanes equal to 0 (NaN is not).
+template <class P>
+P is_zero_mask(const P& x) {
+  return pk::pcmp_eq(x, pk::pset1<P>(0.0));
+}
 struct plus {
   static constexpr std::string_view symbol = "+";
   static constexpr op_class cls = op_class::arithmetic;
   double operator()(double a, double b) const noexcept { return a + b; }
+  template <class P> P packetOp(const P& a, const P& b) const { return pk::padd(a, b); }
 };
 struct minus {
   static constexpr std::string_view symbol = "-";
   static constexpr op_class cls = op_class::arithmetic;
   double operator()(double a, double b) const noexcept { return a - b; }
+  template <class P> P packetOp(const P& a, const P& b) const { return pk::psub(a, b); }
 };
 struct multiplies {
   static constexpr std::string_view symbol = "*";
   static constexpr op_class cls = op_class::arithmetic;
   double operator()(double a, double b) const noexcept { return a * b; }
+  template <class P> P packetOp(const P& a, const P& b) const { return pk::pmul(a, b); }
 };
 struct divides {
   static constexpr std::string_view symbol = "/";
   static constexpr op_class cls = op_class::arithmetic;
   double operator()(double a, double b) const noexcept { return a / b; }
+  template <class P> P packetOp(const P& a, const P& b) const { return pk::pdiv(a, b); }
 };
 struct less {
   static constexpr std::string_view symbol = "<";
   static constexpr op_class cls = op_class::ordering;
   double operator()(double a, double b) const noexcept { return a < b ? 1.0 : 0.0; }
+  template <class P> P packetOp(const P& a, const P& b) const { return mask01(pk::pcmp_lt(a, b)); }
 };
 struct less_equal {
   static constexpr std::string_view symbol = "<=";
   static constexpr op_class cls = op_class::ordering;
   double operator()(double a, double b) const noexcept { return a <= b ? 1.0 : 0.0; }
+  template <class P> P packetOp(const P& a, const P& b) const { return mask01(pk::pcmp_le(a, b)); }
 };
 struct greater {
   static constexpr std::string_view symbol = ">";
   static constexpr op_class cls = op_class::ordering;
   double operator()(double a, double b) const noexcept { return a > b ? 1.0 : 0.0; }
+  template <class P> P packetOp(const P& a, const P& b) const { return mask01(pk::pcmp_lt(b, a)); }
 };
 struct greater_equal {
   static constexpr std::string_view symbol = ">=";
   static constexpr op_class cls = op_class::ordering;
   double operator()(double a, double b) const noexcept { return a >= b ? 1.0 : 0.0; }
+  template <class P> P packetOp(const P& a, const P& b) const { return mask01(pk::pcmp_le(b, a)); }
 };
 struct equal_to {
   static constexpr std::string_view symbol = "==";
   static constexpr op_class cls = op_class::equality;
   double operator()(double a, double b) const noexcept { return a == b ? 1.0 : 0.0; }
+  template <class P> P packetOp(const P& a, const P& b) const { return mask01(pk::pcmp_eq(a, b)); }
 };
 struct not_equal_to {
   static constexpr std::string_view symbol = "!=";
@@ -96,16 +119,25 @@ struct not_equal_to {
   double operator()(double a, double b) const noexcept {
     return (a != b && !std::isnan(a) && !std::isnan(b)) ? 1.0 : 0.0;
   }
+  template <class P> P packetOp(const P& a, const P& b) const {
+    return mask01(pk::pandnot(pk::pand(pk::pcmp_eq(a, a), pk::pcmp_eq(b, b)), pk::pcmp_eq(a, b)));
+  }
 };
 struct logical_and {
   static constexpr std::string_view symbol = "&&";
   static constexpr op_class cls = op_class::logic;
   double operator()(double a, double b) const noexcept { return (a != 0 && b != 0) ? 1.0 : 0.0; }
+  template <class P> P packetOp(const P& a, const P& b) const {
+    return pk::pandnot(pk::pandnot(pk::pset1<P>(1.0), is_zero_mask(a)), is_zero_mask(b));
+  }
 };
 struct logical_or {
   static constexpr std::string_view symbol = "||";
   static constexpr op_class cls = op_class::logic;
   double operator()(double a, double b) const noexcept { return (a != 0 || b != 0) ? 1.0 : 0.0; }
+  template <class P> P packetOp(const P& a, const P& b) const {
+    return pk::pandnot(pk::pset1<P>(1.0), pk::pand(is_zero_mask(a), is_zero_mask(b)));
+  }
 };
 
 // Unary functors: double → double. `boolean_in`: takes a boolean; `boolean_out`: gives one.
@@ -137,6 +169,7 @@ struct square_fn {
 struct negate_fn {
   static constexpr bool boolean_in = false, boolean_out = false;
   double operator()(double x) const noexcept { return -x; }
+  template <class P> P packetOp(const P& x) const { return pk::pnegate(x); }
   [[nodiscard]] std::string describe(const std::string& x) const { return "-(" + x + ")"; }
 };
 struct clamp_fn {
@@ -150,16 +183,20 @@ struct clamp_fn {
 struct isnan_fn {
   static constexpr bool boolean_in = false, boolean_out = true;
   double operator()(double x) const noexcept { return std::isnan(x) ? 1.0 : 0.0; }
+  template <class P> P packetOp(const P& x) const { return pk::pandnot(pk::pset1<P>(1.0), pk::pcmp_eq(x, x)); }
   [[nodiscard]] std::string describe(const std::string& x) const { return "isnan(" + x + ")"; }
 };
 struct isfinite_fn {
   static constexpr bool boolean_in = false, boolean_out = true;
   double operator()(double x) const noexcept { return std::isfinite(x) ? 1.0 : 0.0; }
+  // x - x is 0 for a finite x, NaN for NaN and ±inf
+  template <class P> P packetOp(const P& x) const { return mask01(is_zero_mask(pk::psub(x, x))); }
   [[nodiscard]] std::string describe(const std::string& x) const { return "isfinite(" + x + ")"; }
 };
 struct not_fn {
   static constexpr bool boolean_in = true, boolean_out = true;
   double operator()(double x) const noexcept { return x != 0 ? 0.0 : 1.0; }
+  template <class P> P packetOp(const P& x) const { return mask01(is_zero_mask(x)); }
   [[nodiscard]] std::string describe(const std::string& x) const { return "!(" + x + ")"; }
 };
 
@@ -168,15 +205,47 @@ struct bind_right {
   F f;
   double c;
   double operator()(double x) const noexcept { return f(x, c); }
+  template <class P> P packetOp(const P& x) const { return f.packetOp(x, pk::pset1<P>(c)); }
 };
 template <class F>
 struct bind_left {
   F f;
   double c;
   double operator()(double x) const noexcept { return f(c, x); }
+  template <class P> P packetOp(const P& x) const { return f.packetOp(pk::pset1<P>(c), x); }
 };
 
 }  // namespace ops
+}  // namespace tdbg::rules
+
+// The functors above that have a packetOp vectorise in Eigen's expression loops.
+namespace Eigen::internal {
+struct tdbg_vectorised {
+  enum { Cost = 1, PacketAccess = 1, IsRepeatable = 1 };
+};
+template <> struct functor_traits<tdbg::rules::ops::plus> : tdbg_vectorised {};
+template <> struct functor_traits<tdbg::rules::ops::minus> : tdbg_vectorised {};
+template <> struct functor_traits<tdbg::rules::ops::multiplies> : tdbg_vectorised {};
+template <> struct functor_traits<tdbg::rules::ops::divides> : tdbg_vectorised {};
+template <> struct functor_traits<tdbg::rules::ops::less> : tdbg_vectorised {};
+template <> struct functor_traits<tdbg::rules::ops::less_equal> : tdbg_vectorised {};
+template <> struct functor_traits<tdbg::rules::ops::greater> : tdbg_vectorised {};
+template <> struct functor_traits<tdbg::rules::ops::greater_equal> : tdbg_vectorised {};
+template <> struct functor_traits<tdbg::rules::ops::equal_to> : tdbg_vectorised {};
+template <> struct functor_traits<tdbg::rules::ops::not_equal_to> : tdbg_vectorised {};
+template <> struct functor_traits<tdbg::rules::ops::logical_and> : tdbg_vectorised {};
+template <> struct functor_traits<tdbg::rules::ops::logical_or> : tdbg_vectorised {};
+template <> struct functor_traits<tdbg::rules::ops::negate_fn> : tdbg_vectorised {};
+template <> struct functor_traits<tdbg::rules::ops::isnan_fn> : tdbg_vectorised {};
+template <> struct functor_traits<tdbg::rules::ops::isfinite_fn> : tdbg_vectorised {};
+template <> struct functor_traits<tdbg::rules::ops::not_fn> : tdbg_vectorised {};
+template <class F>
+struct functor_traits<tdbg::rules::ops::bind_left<F>> : functor_traits<F> {};
+template <class F>
+struct functor_traits<tdbg::rules::ops::bind_right<F>> : functor_traits<F> {};
+}  // namespace Eigen::internal
+
+namespace tdbg::rules {
 
 namespace detail {
 
@@ -333,6 +402,11 @@ class unary_node {
     [[nodiscard]] std::uint64_t size() const { return x_.size(); }
     [[nodiscard]] std::vector<std::uint64_t> dims() const { return dims_of(x_); }
     void materialize(dtype d) { x_.materialize(d); }
+    void window(std::uint64_t off, std::uint64_t n)
+      requires has_window<typename X::evaluator>
+    {
+      x_.window(off, n);
+    }
     void release() { x_.release(); }
     template <class T>
     [[nodiscard]] auto expr() const {
@@ -472,6 +546,13 @@ class binary_node {
     void materialize(dtype d) {
       if constexpr (A::kind == expr_kind::elements) a_.materialize(d);
       if constexpr (B::kind == expr_kind::elements) b_.materialize(d);
+    }
+    void window(std::uint64_t off, std::uint64_t n)
+      requires((A::kind != expr_kind::elements || has_window<typename A::evaluator>) &&
+               (B::kind != expr_kind::elements || has_window<typename B::evaluator>))
+    {
+      if constexpr (A::kind == expr_kind::elements) a_.window(off, n);
+      if constexpr (B::kind == expr_kind::elements) b_.window(off, n);
     }
     void release() {
       if constexpr (A::kind == expr_kind::elements) a_.release();

@@ -15,7 +15,17 @@
 //
 // Numbers: elements are read as their own type through Eigen::TensorMap (no copy; float16 is
 // widened to float once per tensor) and accumulated in double (sums in eight interleaved
-// partial sums: detail::eigen_sum); dispatch on the dtype happens once per tensor.
+// partial sums: detail::sum_accumulator); dispatch on the dtype happens once per tensor.
+//
+// Windows. A reducer sees the elements of one tensor as an *elements source*: xs.whole() is one
+// Eigen expression of all of them, xs.each(f) calls f on Eigen expressions of consecutive windows
+// covering them in index order. A typed operand is one window (the whole fused expression); an
+// operand that computes into a buffer (a type-erased node, erased.hpp) is consumed in windows of
+// detail::element_block elements, so its buffer stays in L1. Sums, means, norms, variances,
+// fractions, counts, min and max go through each(); prod and quantile through whole(). Results
+// do not depend on the windows: the partial sums carry over from window to window, and every
+// window but the last is a multiple of eight elements, so each element lands in the same partial
+// sum in the same order as in one pass; min/max take elements in index order either way.
 // NaN in → NaN out (min/max included); quantile copies the elements to sort.
 // Empty tensors: sum 0, prod 1, l1 0, l2 0; min, max, max_abs, mean, std, var, fractions and
 // quantiles NaN. One element: var_pop/std_pop 0, var_sample/std_sample NaN.
@@ -49,49 +59,152 @@ namespace detail {
 
 inline constexpr double nan_v = std::numeric_limits<double>::quiet_NaN();
 
-/// min / max that propagate NaN (Eigen's default reducers leave NaN handling unspecified).
-template <bool IsMax>
-struct nan_extremum_reducer {
-  void reduce(const double t, double* accum) const {
-    if (std::isnan(*accum)) return;
-    if (std::isnan(t) || (IsMax ? t > *accum : t < *accum)) *accum = t;
-  }
-  [[nodiscard]] double initialize() const {
-    return IsMax ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
-  }
-  [[nodiscard]] double finalize(const double accum) const { return accum; }
-};
-
 using scalar0 = Eigen::Tensor<double, 0, Eigen::RowMajor>;
 
-/// The sum of an Eigen expression's coefficients, in double. The expression is evaluated
-/// coefficient by coefficient through its TensorEvaluator (no temporary) into eight independent
-/// double partial sums, added pairwise at the end: the compiler vectorises the loop (a float
-/// tensor streams at memory bandwidth: benchmarks/rules_mean_abs.cpp) where Eigen's own
-/// reduction of a float→double conversion is bound by the conversion (about half as fast).
-/// Accuracy: every coefficient is added in double; the rounding error is at most about
-/// (n/8 + 3) · 2^-53 · Σ|x_i| (e.g. 1.5e-11 relative for 2^20 elements; typically far less),
-/// below the 2^-24 rounding of float32 data. NaN and ±inf propagate as in any order of sums.
-template <class X>
-double eigen_sum(const X& x) {
+/// Elements per window when a reduction consumes a buffered operand (8 KiB of doubles).
+inline constexpr std::uint64_t element_block = 1024;
+static_assert(element_block % 8 == 0, "windows must keep the partial sums' order (see the header comment)");
+
+/// Calls f(n, evaluator) for an Eigen expression of n coefficients, through its TensorEvaluator
+/// (no temporary).
+template <class X, class F>
+void with_evaluator(const X& x, F&& f) {
   using evaluator_t = Eigen::TensorEvaluator<const X, Eigen::DefaultDevice>;
   const Eigen::DefaultDevice device;
   evaluator_t ev(x, device);
   ev.evalSubExprsIfNeeded(nullptr);
   const Eigen::Index n = Eigen::internal::array_prod(ev.dimensions());
-  double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  Eigen::Index i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) a[j] += static_cast<double>(ev.coeff(i + j));
-  for (; i < n; ++i) a[0] += static_cast<double>(ev.coeff(i));
+  f(n, ev);
   ev.cleanup();
-  return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
 }
-template <bool IsMax, class X>
-double eigen_extremum(const X& x) {
-  scalar0 r = x.reduce(Eigen::array<Eigen::Index, 1>{0}, nan_extremum_reducer<IsMax>{});
-  return r();
+
+/// The sum of the coefficients of Eigen expressions, in double, added window after window. Each
+/// coefficient goes into one of eight independent double partial sums (by its index mod 8), added
+/// pairwise at the end: the compiler vectorises the loop (a float tensor streams at memory
+/// bandwidth: benchmarks/rules_mean_abs.cpp) where Eigen's own reduction of a float→double
+/// conversion is bound by the conversion (about half as fast). Windows added before the last
+/// must be multiples of 8 coefficients (then the result equals one pass over them all).
+/// Accuracy: every coefficient is added in double; the rounding error is at most about
+/// (n/8 + 3) · 2^-53 · Σ|x_i| (e.g. 1.5e-11 relative for 2^20 elements; typically far less),
+/// below the 2^-24 rounding of float32 data. NaN and ±inf propagate as in any order of sums.
+class sum_accumulator {
+ public:
+  template <class X>
+  void add(const X& x) {
+    with_evaluator(x, [&](const Eigen::Index n, const auto& ev) {
+      double a[8] = {a_[0], a_[1], a_[2], a_[3], a_[4], a_[5], a_[6], a_[7]};
+      Eigen::Index i = 0;
+      for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; ++j) a[j] += static_cast<double>(ev.coeff(i + j));
+      for (; i < n; ++i) a[0] += static_cast<double>(ev.coeff(i));
+      for (int j = 0; j < 8; ++j) a_[j] = a[j];
+    });
+  }
+  [[nodiscard]] double result() const {
+    return ((a_[0] + a_[1]) + (a_[2] + a_[3])) + ((a_[4] + a_[5]) + (a_[6] + a_[7]));
+  }
+
+ private:
+  double a_[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+};
+
+/// The minimum or maximum of the coefficients of Eigen expressions, in index order; NaN as soon
+/// as one coefficient is NaN (a plain comparison would skip it).
+template <bool IsMax>
+class extremum_accumulator {
+ public:
+  template <class X>
+  void add(const X& x) {
+    with_evaluator(x, [&](const Eigen::Index n, const auto& ev) {
+      double m = m_;
+      for (Eigen::Index i = 0; i < n && !std::isnan(m); ++i) {
+        const auto t = static_cast<double>(ev.coeff(i));
+        if (std::isnan(t) || (IsMax ? t > m : t < m)) m = t;
+      }
+      m_ = m;
+    });
+  }
+  [[nodiscard]] double result() const { return m_; }
+
+ private:
+  double m_ = IsMax ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+};
+
+struct identity_of {
+  template <class X>
+  const X& operator()(const X& x) const noexcept {
+    return x;
+  }
+};
+struct abs_of {
+  template <class X>
+  auto operator()(const X& x) const {
+    return x.abs();
+  }
+};
+struct square_of {
+  template <class X>
+  auto operator()(const X& x) const {
+    return x.square();
+  }
+};
+template <class Fn>
+struct unary_of {
+  Fn fn{};
+  template <class X>
+  auto operator()(const X& x) const {
+    return x.unaryExpr(fn);
+  }
+};
+
+/// Σ f(x) over an elements source (f maps an Eigen expression to an Eigen expression).
+template <class S, class F = identity_of>
+double window_sum(const S& xs, F f = {}) {
+  sum_accumulator acc;
+  xs.each([&](const auto& x) { acc.add(f(x)); });
+  return acc.result();
 }
+/// max (IsMax) or min of f(x) over an elements source.
+template <bool IsMax, class S, class F = identity_of>
+double window_extremum(const S& xs, F f = {}) {
+  extremum_accumulator<IsMax> acc;
+  xs.each([&](const auto& x) { acc.add(f(x)); });
+  return acc.result();
+}
+
+/// An elements source of one Eigen expression: a single window.
+template <class X>
+struct whole_elements {
+  const X& x;
+  [[nodiscard]] const X& whole() const { return x; }
+  template <class F>
+  void each(F&& f) const {
+    f(x);
+  }
+};
+
+/// An elements source over a bound, materialized evaluator that computes into a buffer (dtype
+/// float64): windows of element_block elements (the elements protocol's window(), select.hpp).
+template <class Ev>
+struct windowed_elements {
+  Ev& e;
+  std::uint64_t n;
+  [[nodiscard]] auto whole() const {
+    e.materialize(dtype::float64);  // back to all elements
+    return e.template expr<double>();
+  }
+  template <class F>
+  void each(F&& f) const {
+    for (std::uint64_t off = 0; off < n; off += element_block) {
+      e.window(off, std::min(element_block, n - off));
+      f(e.template expr<double>());
+    }
+  }
+};
+
+/// Evaluators that compute into a buffer and can be windowed (erased.hpp's elements).
+template <class Ev>
+concept buffers_elements = has_window<Ev> && requires { requires Ev::buffers_elements; };
 
 struct squared_deviation {
   double m;
@@ -104,11 +217,11 @@ struct is_nonfinite_fn {
   double operator()(double x) const noexcept { return std::isfinite(x) ? 0.0 : 1.0; }
 };
 
-template <class X>
-double variance(const X& x, std::uint64_t n, bool sample) {
+template <class S>
+double variance(const S& xs, std::uint64_t n, bool sample) {
   if (n == 0 || (sample && n < 2)) return nan_v;
-  const double m = eigen_sum(x) / static_cast<double>(n);
-  const double ss = eigen_sum(x.unaryExpr(squared_deviation{m}));
+  const double m = window_sum(xs) / static_cast<double>(n);
+  const double ss = window_sum(xs, unary_of<squared_deviation>{squared_deviation{m}});
   return ss / static_cast<double>(sample ? n - 1 : n);
 }
 
@@ -125,81 +238,81 @@ namespace reducers {
 
 struct min {
   TDBG_RULES_REDUCER(min, reduction_op::min)
-  template <class X> double operator()(const X& x, std::uint64_t n) const {
-    return n == 0 ? detail::nan_v : detail::eigen_extremum<false>(x);
+  template <class S> double operator()(const S& xs, std::uint64_t n) const {
+    return n == 0 ? detail::nan_v : detail::window_extremum<false>(xs);
   }
 };
 struct max {
   TDBG_RULES_REDUCER(max, reduction_op::max)
-  template <class X> double operator()(const X& x, std::uint64_t n) const {
-    return n == 0 ? detail::nan_v : detail::eigen_extremum<true>(x);
+  template <class S> double operator()(const S& xs, std::uint64_t n) const {
+    return n == 0 ? detail::nan_v : detail::window_extremum<true>(xs);
   }
 };
 struct mean {
   TDBG_RULES_REDUCER(mean, reduction_op::mean)
-  template <class X> double operator()(const X& x, std::uint64_t n) const {
-    return n == 0 ? detail::nan_v : detail::eigen_sum(x) / static_cast<double>(n);
+  template <class S> double operator()(const S& xs, std::uint64_t n) const {
+    return n == 0 ? detail::nan_v : detail::window_sum(xs) / static_cast<double>(n);
   }
 };
 struct sum {
   TDBG_RULES_REDUCER(sum, reduction_op::sum)
-  template <class X> double operator()(const X& x, std::uint64_t) const { return detail::eigen_sum(x); }
+  template <class S> double operator()(const S& xs, std::uint64_t) const { return detail::window_sum(xs); }
 };
 struct prod {
   TDBG_RULES_REDUCER(prod, reduction_op::prod)
-  template <class X> double operator()(const X& x, std::uint64_t n) const {
+  template <class S> double operator()(const S& xs, std::uint64_t n) const {
     if (n == 0) return 1.0;
-    detail::scalar0 r = x.prod();
+    detail::scalar0 r = xs.whole().prod();
     return r();
   }
 };
 struct std_pop {
   TDBG_RULES_REDUCER(std_pop, std::nullopt)
-  template <class X> double operator()(const X& x, std::uint64_t n) const {
-    return std::sqrt(detail::variance(x, n, false));
+  template <class S> double operator()(const S& xs, std::uint64_t n) const {
+    return std::sqrt(detail::variance(xs, n, false));
   }
 };
 struct std_sample {
   TDBG_RULES_REDUCER(std_sample, reduction_op::std)
-  template <class X> double operator()(const X& x, std::uint64_t n) const {
-    return std::sqrt(detail::variance(x, n, true));
+  template <class S> double operator()(const S& xs, std::uint64_t n) const {
+    return std::sqrt(detail::variance(xs, n, true));
   }
 };
 struct var_pop {
   TDBG_RULES_REDUCER(var_pop, std::nullopt)
-  template <class X> double operator()(const X& x, std::uint64_t n) const { return detail::variance(x, n, false); }
+  template <class S> double operator()(const S& xs, std::uint64_t n) const { return detail::variance(xs, n, false); }
 };
 struct var_sample {
   TDBG_RULES_REDUCER(var_sample, reduction_op::variance)
-  template <class X> double operator()(const X& x, std::uint64_t n) const { return detail::variance(x, n, true); }
+  template <class S> double operator()(const S& xs, std::uint64_t n) const { return detail::variance(xs, n, true); }
 };
 struct l1 {
   TDBG_RULES_REDUCER(l1, reduction_op::l1)
-  template <class X> double operator()(const X& x, std::uint64_t) const { return detail::eigen_sum(x.abs()); }
+  template <class S> double operator()(const S& xs, std::uint64_t) const { return detail::window_sum(xs, detail::abs_of{}); }
 };
 struct l2 {
   TDBG_RULES_REDUCER(l2, reduction_op::l2)
-  template <class X> double operator()(const X& x, std::uint64_t) const {
-    return std::sqrt(detail::eigen_sum(x.square()));
+  template <class S> double operator()(const S& xs, std::uint64_t) const {
+    return std::sqrt(detail::window_sum(xs, detail::square_of{}));
   }
 };
 struct max_abs {
   TDBG_RULES_REDUCER(max_abs, std::nullopt)
-  template <class X> double operator()(const X& x, std::uint64_t n) const {
-    return n == 0 ? detail::nan_v : detail::eigen_extremum<true>(x.abs());
+  template <class S> double operator()(const S& xs, std::uint64_t n) const {
+    return n == 0 ? detail::nan_v : detail::window_extremum<true>(xs, detail::abs_of{});
   }
 };
 struct fraction_zero {
   TDBG_RULES_REDUCER(fraction_zero, std::nullopt)
-  template <class X> double operator()(const X& x, std::uint64_t n) const {
-    return n == 0 ? detail::nan_v : detail::eigen_sum(x.unaryExpr(detail::is_zero_fn{})) / static_cast<double>(n);
+  template <class S> double operator()(const S& xs, std::uint64_t n) const {
+    return n == 0 ? detail::nan_v : detail::window_sum(xs, detail::unary_of<detail::is_zero_fn>{}) / static_cast<double>(n);
   }
 };
 struct fraction_nonfinite {
   TDBG_RULES_REDUCER(fraction_nonfinite, std::nullopt)
-  template <class X> double operator()(const X& x, std::uint64_t n) const {
+  template <class S> double operator()(const S& xs, std::uint64_t n) const {
     return n == 0 ? detail::nan_v
-                  : detail::eigen_sum(x.unaryExpr(detail::is_nonfinite_fn{})) / static_cast<double>(n);
+                  : detail::window_sum(xs, detail::unary_of<detail::is_nonfinite_fn>{}) / static_cast<double>(n);
   }
 };
 #undef TDBG_RULES_REDUCER
@@ -211,8 +324,8 @@ struct count {
   static constexpr bool on_mask = true;  // also allowed on numbers
   bool mask = false;
   [[nodiscard]] std::string describe(const std::string& x) const { return "count(" + x + ")"; }
-  template <class X> double operator()(const X& x, std::uint64_t n) const {
-    return mask ? detail::eigen_sum(x) : static_cast<double>(n);
+  template <class S> double operator()(const S& xs, std::uint64_t n) const {
+    return mask ? detail::window_sum(xs) : static_cast<double>(n);
   }
 };
 /// Share of true elements of a mask (NaN for an empty tensor).
@@ -221,8 +334,8 @@ struct fraction {
   static constexpr std::optional<reduction_op> stored = std::nullopt;
   static constexpr bool on_mask = true;
   [[nodiscard]] std::string describe(const std::string& x) const { return "fraction(" + x + ")"; }
-  template <class X> double operator()(const X& x, std::uint64_t n) const {
-    return n == 0 ? detail::nan_v : detail::eigen_sum(x) / static_cast<double>(n);
+  template <class S> double operator()(const S& xs, std::uint64_t n) const {
+    return n == 0 ? detail::nan_v : detail::window_sum(xs) / static_cast<double>(n);
   }
 };
 /// The q-quantile, linear interpolation (numpy's default); NaN if any element is NaN.
@@ -236,9 +349,9 @@ struct quantile {
     return as_percentile ? "percentile(" + x + ", " + format_number(q * 100) + ")"
                          : "quantile(" + x + ", " + format_number(q) + ")";
   }
-  template <class X> double operator()(const X& x, std::uint64_t n) const {
+  template <class S> double operator()(const S& xs, std::uint64_t n) const {
     if (n == 0) return detail::nan_v;
-    Eigen::Tensor<double, 1, Eigen::RowMajor> v = x;  // sorting needs a copy
+    Eigen::Tensor<double, 1, Eigen::RowMajor> v = xs.whole();  // sorting needs a copy
     double* b = v.data();
     double* e = b + n;
     if (std::any_of(b, e, [](double d) { return std::isnan(d); })) return detail::nan_v;
@@ -318,10 +431,15 @@ class reduce_node {
         const std::uint64_t n = e_.size();
         const dtype d = e_.type();
         e_.materialize(d);
-        r.v = r.observed = visit_element_type(d, [&](auto tag) {
-          using T = decltype(tag);
-          return r_(e_.template expr<T>(), n);
-        });
+        if constexpr (detail::buffers_elements<typename E::evaluator>) {
+          r.v = r.observed = r_(detail::windowed_elements<typename E::evaluator>{e_, n}, n);
+        } else {
+          r.v = r.observed = visit_element_type(d, [&](auto tag) {
+            using T = decltype(tag);
+            const auto x = e_.template expr<T>();
+            return r_(detail::whole_elements<decltype(x)>{x}, n);
+          });
+        }
         e_.release();
         out.items.push_back(std::move(r));
       }

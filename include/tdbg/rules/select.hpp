@@ -27,6 +27,13 @@
 //   template <class T> auto expr() const                    Eigen expression of double
 //   std::vector<std::uint64_t> dims() const                 (optional) the dimensions after bind;
 //                                                           without it: one axis of size()
+//   void window(std::uint64_t off, std::uint64_t n)         (optional) after materialize: expr()
+//                                                           now covers elements [off, off + n)
+//                                                           only; materialize() again: all of them
+// Windows let a reduction consume an element-wise expression block by block (reduce.hpp): a node
+// that computes into a buffer (erased.hpp) then fills only the window, a few KiB that stay in
+// cache, instead of a buffer as large as the tensor. A node offers window() when all its elements
+// operands do (has_window).
 // Dispatch on the element type happens once per tensor (visit_element_type); float16 tensors
 // are widened to float once per tensor; everything else is mapped in place (no copy) with
 // Eigen::TensorMap. When two operands of an element-wise operation have different dtypes, both
@@ -100,6 +107,10 @@ template <class Ev>
   else
     return {e.size()};
 }
+
+/// Whether an elements evaluator can narrow its expr() to a window of its elements.
+template <class Ev>
+concept has_window = requires(Ev& e, std::uint64_t n) { e.window(n, n); };
 
 /// Where a selected tensor is read: the resolved global step, or why there is none.
 struct read_point {
@@ -309,18 +320,27 @@ class selection {
           using T = decltype(tag);
           if constexpr (std::is_same_v<T, float>) {
             if (value_->dtype() == dtype::float16) {
-              maps_.set<float>(widened_f_.data(), n);
+              base_ = widened_f_.data();
               return;
             }
           }
-          maps_.set<T>(reinterpret_cast<const T*>(value_->bytes().data()), n);
+          base_ = value_->bytes().data();
         });
       } else {
         widened_d_.resize(n);
         for (std::uint64_t i = 0; i < n; ++i)
           widened_d_[i] = own == dtype::float32 && value_->dtype() == dtype::float16 ? widened_f_[i] : value_->as_double(i);
-        maps_.set<double>(widened_d_.data(), n);
+        base_ = widened_d_.data();
       }
+      map_type_ = d;
+      window(0, n);
+    }
+    /// expr() covers elements [off, off + n) (after materialize; elements protocol).
+    void window(std::uint64_t off, std::uint64_t n) {
+      visit_element_type(map_type_, [&](auto tag) {
+        using T = decltype(tag);
+        maps_.set<T>(static_cast<const T*>(base_) + off, n);
+      });
     }
 
     template <class T>
@@ -350,6 +370,8 @@ class selection {
     step_t step_ = 0;
     std::vector<float> widened_f_;
     std::vector<double> widened_d_;
+    const void* base_ = nullptr;  // the materialized elements, of type map_type_
+    dtype map_type_ = dtype::float64;
     detail::element_maps maps_;
   };
 
