@@ -9,8 +9,10 @@
 //                            an empty set is unknown, more than one tensor is a usage_error
 //   max_over(x, p) min_over(x, p)   of per-tensor numbers x, over the tensors where the per-tensor
 //                                   boolean p holds (e.g. the first-saved of the bad tensors:
-//                                   min_over(save_order(t), bad)); unknown when no tensor
-//                                   satisfies p, or p or x is unknown for a tensor that may count
+//                                   min_over(save_order(t), bad)); over no tensor +inf
+//                                   (min) / -inf (max), the identities, so that a comparison
+//                                   with it is false rather than unknown; unknown when p, or x
+//                                   where p holds, is unknown for a tensor
 // (count and fraction also reduce elements: count(t) elements, count(t > 0) true elements,
 // fraction(t <= 0) the share of true elements — reduce.hpp's semantics.)
 //
@@ -28,6 +30,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -189,9 +192,10 @@ template <class X> [[nodiscard]] auto the(X x) {
 }
 
 /// max_over / min_over of x over the tensors where p holds (a scalar; evidence names the tensor
-/// holding the extremum, NaN wins as in max_over(x)). Tri-state: unknown when p is unknown for
-/// a tensor (it may count), when x is unknown (or missing) for a tensor where p holds, or when
-/// no tensor satisfies p (the reason says so). x and p are matched by tensor name.
+/// holding the extremum, NaN wins as in max_over(x)). When no tensor satisfies p: -inf / +inf
+/// without evidence (the identity of max / min: `x == min_over(x, p)` is then false for every
+/// tensor, not unknown). Tri-state: unknown when p is unknown for a tensor (it may count), or x
+/// is unknown (or missing) for a tensor where p holds. x and p are matched by tensor name.
 template <class Q, class X, class P>
 class quantify_where_node {
  public:
@@ -211,8 +215,7 @@ class quantify_where_node {
 
   class evaluator {
    public:
-    explicit evaluator(const quantify_where_node& n)
-        : x_(n.x_), p_(n.p_), x_text_(n.x_.describe()), p_text_(n.p_.describe()) {}
+    explicit evaluator(const quantify_where_node& n) : x_(n.x_), p_(n.p_), x_text_(n.x_.describe()) {}
     scalar_value eval(const context& c) {
       constexpr bool is_max = std::is_same_v<Q, quantifiers::max_over>;
       const tensor_values pv = p_.eval(c);
@@ -223,17 +226,16 @@ class quantify_where_node {
         if (!it.known) return scalar_value::missing(it.reason);
         if (it.v != 0) holding.push_back(&it);
       }
-      if (holding.empty())
-        return scalar_value::missing("no tensor satisfies " + p_text_ + " at " + c.where() + " (" +
-                                     std::string(Q::name) + " over them)");
+      if (holding.empty()) return scalar_value::of(is_max ? -std::numeric_limits<double>::infinity()
+                                                       : std::numeric_limits<double>::infinity());
       if (!xv.known) return scalar_value::missing(xv.reason);
       const tensor_value* best = nullptr;
       for (const tensor_value* h : holding) {
         const auto it = std::find_if(xv.items.begin(), xv.items.end(),
                                      [&](const tensor_value& x) { return x.tensor == h->tensor; });
         if (it == xv.items.end())
-          return scalar_value::missing("tensor '" + h->tensor + "' satisfies " + p_text_ + " but is not in " +
-                                       x_text_ + " at " + c.where());
+          return scalar_value::missing("tensor '" + h->tensor + "' is missing from " + x_text_ + " at " +
+                                       c.where());
         if (!it->known) return scalar_value::missing(it->reason);
         if (best == nullptr || (!std::isnan(best->v) && (std::isnan(it->v) || (is_max ? it->v > best->v : it->v < best->v))))
           best = &*it;
@@ -249,7 +251,7 @@ class quantify_where_node {
    private:
     typename X::evaluator x_;
     typename P::evaluator p_;
-    std::string x_text_, p_text_;  // for reasons
+    std::string x_text_;  // for reasons
   };
 
  private:
