@@ -37,6 +37,10 @@ memory_source training() {
       s.put("layer1/weight", g, {k * (1.0f + 0.1f * f), -2.0f, 0.5f * f}, w);
       s.put("layer2/weight", g, {0.25f * k, -0.25f + 0.01f * f}, w);
     }
+    for (const char* w : {"worker_0", "worker_1"}) {  // layer2 saved first at odd steps
+      s.order("layer1/weight", g, static_cast<std::size_t>(g % 2), w);
+      s.order("layer2/weight", g, static_cast<std::size_t>(1 - g % 2), w);
+    }
     s.put("layer1/grad", g, g == 5 ? std::vector<float>{1e-9f, -1e-9f} : std::vector<float>{0.5f, -0.1f * f});
     s.put("layer2/grad", g, g == 9 ? std::vector<float>{NAN, 1.0f} : std::vector<float>{0.25f, 0.0f});
     s.put("loss", g, {g < 6 ? 10.0f - f : 4.0f + 0.1f * (g % 2)});
@@ -182,6 +186,11 @@ TEST_CASE("loaded rules equal the typed C++ rules: logic, sets, grouping", "[lan
                        "", "  w = collection(\"weights\")\n"),
              make_rule("r", any(group_min(mean(w), "1") + group_mean(mean(w), "1") + group_sum(mean(w), "1") > 0.0) ||
                                 any(group_any(mean(w) > 0.0, "w"))),
+             src);
+  check_same(load_cond("any(save_order(w) == min_over(save_order(w), mean(w) > 0)) && "
+                       "max_over(save_order(w), max(w) > 0) >= 0", "", "  w = collection(\"weights\")\n"),
+             make_rule("r", any(save_order(w) == min_over(save_order(w), mean(w) > 0.0)) &&
+                                max_over(save_order(w), max(w) > 0.0) >= 0.0),
              src);
   check_same(load_cond("any(mean(only_saved(collection(\"weights\"))) > 0)"),
              make_rule("r", any(mean(collection("weights").only_saved()) > 0.0)), src);
