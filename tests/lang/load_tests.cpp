@@ -510,3 +510,30 @@ TEST_CASE("three rules of rules/ fire where they must and only there", "[lang][l
       for (const auto& fd : e.findings) CHECK_FALSE(fd.message.empty());
   }
 }
+
+TEST_CASE("nan_inf_origin names the first-saved bad tensor; without a save order the origin step is insufficient data",
+          "[lang][load][examples]") {
+  auto rules = load_rules(std::filesystem::path(TDBG_RULES_DIR) / "nan_inf_origin.rule");
+  REQUIRE(rules.size() == 1);
+  // a_w and z_w are saved at steps 0..3 and both hold NaN from step 2.
+  auto make_source = [](bool with_order) {
+    memory_source s;
+    for (tdbg::step_t g = 0; g < 4; ++g) {
+      s.put("a_w", g, {g >= 2 ? NAN : 1.0f});
+      s.put("z_w", g, {g >= 2 ? NAN : 1.0f});
+      if (with_order) s.order("z_w", g, 0).order("a_w", g, 1);  // z_w saved first
+    }
+    return s;
+  };
+  const auto ordered = run(rules[0], make_source(true));
+  REQUIRE(ordered.size() == 4);
+  CHECK(fired(ordered) == 1);
+  REQUIRE(ordered[2].result == verdict::fired);
+  CHECK(ordered[2].findings.at(0).tensors == std::vector<std::string>{"z_w", "a_w"});
+  const auto unordered = run(rules[0], make_source(false));
+  CHECK(fired(unordered) == 0);
+  CHECK(unordered[1].result == verdict::ok);  // no bad tensor: the order is not needed
+  REQUIRE(unordered[2].result == verdict::insufficient_data);
+  CHECK(unordered[2].reason == "the save order of tensor 'a_w' at step 2 (TRAIN step 2) is not known to memory source");
+  CHECK(unordered[3].result == verdict::insufficient_data);  // bad tensors whose order is unknown
+}
