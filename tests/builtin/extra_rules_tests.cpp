@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <functional>
 #include <limits>
+#include <utility>
 #include <span>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "support.hpp"
 #include "tdbg/collect/defaults.hpp"
 #include "tdbg/hook/hook.hpp"
+#include "tdbg/rules/attach.hpp"
 
 using namespace tdbg;
 
@@ -459,16 +461,70 @@ TEST_CASE("nan_inf_origin fires once, at the first step and in the tensor where 
   CHECK(check(dir.path(), "exploding_tensor").summary("exploding_tensor").fired == 5);
 }
 
-TEST_CASE("nan_inf_origin lists the tensors of the origin step by name, not in save order", "[builtin][nan_inf_origin]") {
+TEST_CASE("nan_inf_origin names the tensor saved first at the origin step, then the others by name",
+          "[builtin][nan_inf_origin]") {
   scratch_dir dir("nan_inf_origin_order");
-  // At step 3 "loss" (saved first) and out.weight's gradient (saved second) are both non-finite.
-  // The engine's tensor sets are sorted by name, so the gradient is listed first (see the
-  // rule's comment: save order is not exposed by the trial or the data source).
-  write_numerics(dir.path(), [](int s, int t) { return s >= 3 && t < 2 ? f_nan : 0.0f; });
+  // At step 3 "loss" (saved first), out.weight's gradient (second) and fc1.weight's (third) are
+  // non-finite. By name the gradients come first; in save order the loss does.
+  write_numerics(dir.path(), [](int s, int) { return s >= 3 ? f_nan : 0.0f; });
   const auto res = check(dir.path(), "nan_inf_origin");
   REQUIRE(res.findings.size() == 1);
   CHECK(res.findings.front().step == 3);
-  CHECK(res.findings.front().tensors == std::vector<std::string>{"gradient/MLP_out.weight", "loss"});
+  CHECK(res.findings.front().tensors ==
+        std::vector<std::string>{"loss", "gradient/MLP_fc1.weight", "gradient/MLP_out.weight"});
+  CHECK(res.findings.front().message ==
+        "non-finite values first appear at step 3 (TRAIN step 3) in loss: loss, gradient/MLP_fc1.weight, "
+        "gradient/MLP_out.weight");
+}
+
+namespace {
+
+/// 6 TRAIN steps saving "z_layer", "b_layer", "a_layer" in this order (not name order), each
+/// finite until its first bad step (-1: never); with `rules` attached in process.
+std::vector<rules::finding> write_layers(const std::filesystem::path& dir, int z_bad, int b_bad, int a_bad,
+                                         std::vector<rules::any_rule> attached) {
+  static constexpr auto layers = collect::collection_config{"layers"}.include("_layer$").every(1);
+  hook h(dir, collect::collections<layers>{});
+  auto session = rules::attach(h, std::move(attached));
+  h.set_mode(mode::train);
+  for (int s = 0; s < 6; ++s) {
+    h.begin_step();
+    for (const auto& [name, bad] : {std::pair{"z_layer", z_bad}, std::pair{"b_layer", b_bad}, std::pair{"a_layer", a_bad}}) {
+      std::vector<float> v = with_norm(1.0);
+      if (bad >= 0 && s >= bad) v.front() = f_nan;
+      h.save(name, std::span<const float>(v));
+    }
+    h.end_step();
+  }
+  h.close();
+  return session.findings();
+}
+
+}  // namespace
+
+TEST_CASE("nan_inf_origin names the first-SAVED bad tensor, offline and in process alike", "[builtin][nan_inf_origin]") {
+  SECTION("saved first, last by name") {
+    scratch_dir dir("nan_inf_origin_saved_first");
+    // z_layer and a_layer go bad together at step 2; z_layer was saved first.
+    const auto in_process = write_layers(dir.path(), 2, -1, 2, builtin_test::load("nan_inf_origin"));
+    const auto res = check(dir.path(), "nan_inf_origin");
+    REQUIRE(res.findings.size() == 1);
+    const auto& f = res.findings.front();
+    CHECK(f.step == 2);
+    CHECK(f.tensors == std::vector<std::string>{"z_layer", "a_layer"});
+    CHECK(f.message == "non-finite values first appear at step 2 (TRAIN step 2) in z_layer: z_layer, a_layer");
+    CHECK(in_process == res.findings);
+  }
+  SECTION("the first by save order among the bad ones") {
+    scratch_dir dir("nan_inf_origin_saved_middle");
+    // b_layer (saved second) and a_layer (third) at step 1, z_layer (first) only at step 4.
+    const auto in_process = write_layers(dir.path(), 4, 1, 1, builtin_test::load("nan_inf_origin"));
+    const auto res = check(dir.path(), "nan_inf_origin");
+    REQUIRE(res.findings.size() == 1);
+    CHECK(res.findings.front().step == 1);
+    CHECK(res.findings.front().tensors == std::vector<std::string>{"b_layer", "a_layer"});
+    CHECK(in_process == res.findings);
+  }
 }
 
 TEST_CASE("nan_inf_origin stays quiet on finite tensors", "[builtin][nan_inf_origin]") {

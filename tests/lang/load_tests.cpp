@@ -37,6 +37,10 @@ memory_source training() {
       s.put("layer1/weight", g, {k * (1.0f + 0.1f * f), -2.0f, 0.5f * f}, w);
       s.put("layer2/weight", g, {0.25f * k, -0.25f + 0.01f * f}, w);
     }
+    for (const char* w : {"worker_0", "worker_1"}) {  // layer2 saved first at odd steps
+      s.order("layer1/weight", g, static_cast<std::size_t>(g % 2), w);
+      s.order("layer2/weight", g, static_cast<std::size_t>(1 - g % 2), w);
+    }
     s.put("layer1/grad", g, g == 5 ? std::vector<float>{1e-9f, -1e-9f} : std::vector<float>{0.5f, -0.1f * f});
     s.put("layer2/grad", g, g == 9 ? std::vector<float>{NAN, 1.0f} : std::vector<float>{0.25f, 0.0f});
     s.put("loss", g, {g < 6 ? 10.0f - f : 4.0f + 0.1f * (g % 2)});
@@ -182,6 +186,11 @@ TEST_CASE("loaded rules equal the typed C++ rules: logic, sets, grouping", "[lan
                        "", "  w = collection(\"weights\")\n"),
              make_rule("r", any(group_min(mean(w), "1") + group_mean(mean(w), "1") + group_sum(mean(w), "1") > 0.0) ||
                                 any(group_any(mean(w) > 0.0, "w"))),
+             src);
+  check_same(load_cond("any(save_order(w) == min_over(save_order(w), mean(w) > 0)) && "
+                       "max_over(save_order(w), max(w) > 0) >= 0", "", "  w = collection(\"weights\")\n"),
+             make_rule("r", any(save_order(w) == min_over(save_order(w), mean(w) > 0.0)) &&
+                                max_over(save_order(w), max(w) > 0.0) >= 0.0),
              src);
   check_same(load_cond("any(mean(only_saved(collection(\"weights\"))) > 0)"),
              make_rule("r", any(mean(collection("weights").only_saved()) > 0.0)), src);
@@ -500,4 +509,31 @@ TEST_CASE("three rules of rules/ fire where they must and only there", "[lang][l
     for (const auto& e : bad)
       for (const auto& fd : e.findings) CHECK_FALSE(fd.message.empty());
   }
+}
+
+TEST_CASE("nan_inf_origin names the first-saved bad tensor; without a save order the origin step is insufficient data",
+          "[lang][load][examples]") {
+  auto rules = load_rules(std::filesystem::path(TDBG_RULES_DIR) / "nan_inf_origin.rule");
+  REQUIRE(rules.size() == 1);
+  // a_w and z_w are saved at steps 0..3 and both hold NaN from step 2.
+  auto make_source = [](bool with_order) {
+    memory_source s;
+    for (tdbg::step_t g = 0; g < 4; ++g) {
+      s.put("a_w", g, {g >= 2 ? NAN : 1.0f});
+      s.put("z_w", g, {g >= 2 ? NAN : 1.0f});
+      if (with_order) s.order("z_w", g, 0).order("a_w", g, 1);  // z_w saved first
+    }
+    return s;
+  };
+  const auto ordered = run(rules[0], make_source(true));
+  REQUIRE(ordered.size() == 4);
+  CHECK(fired(ordered) == 1);
+  REQUIRE(ordered[2].result == verdict::fired);
+  CHECK(ordered[2].findings.at(0).tensors == std::vector<std::string>{"z_w", "a_w"});
+  const auto unordered = run(rules[0], make_source(false));
+  CHECK(fired(unordered) == 0);
+  CHECK(unordered[1].result == verdict::ok);  // no bad tensor: the order is not needed
+  REQUIRE(unordered[2].result == verdict::insufficient_data);
+  CHECK(unordered[2].reason == "the save order of tensor 'a_w' at step 2 (TRAIN step 2) is not known to memory source");
+  CHECK(unordered[3].result == verdict::insufficient_data);  // bad tensors whose order is unknown
 }

@@ -1,6 +1,6 @@
 // tests/rules/test_source.hpp — a small in-memory data_source for rule tests (and examples).
 // Steps are declared with their mode and mode step; tensors are put per (name, step, worker)
-// as raw values and/or stored reductions. Counts value() calls so tests can check what was read.
+// as raw values and/or stored reductions, optionally with a save order. Counts value() calls so tests can check what was read.
 #pragma once
 
 #include <algorithm>
@@ -65,6 +65,12 @@ class memory_source final : public data_source {
     data_[name][g][worker].reductions[reduction_name(r)] = v;
     return *this;
   }
+  /// Sets the save order of a put tensor (default: unknown, as a source that keeps no order).
+  memory_source& order(const std::string& name, step_t g, std::size_t position, const std::string& worker = "worker_0") {
+    ensure_step(g);
+    data_[name][g][worker].order = position;
+    return *this;
+  }
   memory_source& collection(const std::string& name, std::vector<std::string> tensors) {
     collections_[name] = std::move(tensors);
     return *this;
@@ -125,6 +131,11 @@ class memory_source final : public data_source {
     if (it == e->reductions.end()) return std::nullopt;
     return it->second;
   }
+  [[nodiscard]] std::optional<std::size_t> save_order(std::string_view tensor, step_t g,
+                                                      std::string_view worker = {}) const override {
+    const entry* e = pick(tensor, g, worker);
+    return e ? e->order : std::nullopt;
+  }
   [[nodiscard]] bool complete() const override { return complete_; }
   [[nodiscard]] std::string describe() const override { return "memory source"; }
 
@@ -134,6 +145,7 @@ class memory_source final : public data_source {
   struct entry {
     std::shared_ptr<const tdbg::tensor> value;
     std::map<std::string, double> reductions;
+    std::optional<std::size_t> order;
   };
   using by_worker = std::map<std::string, entry>;
 

@@ -251,6 +251,9 @@ class function_table {
     add("fraction", {pk::per_tensor_bool}, rr::fixed, num_s, "fraction", "fraction of tensors for which it holds");
     for (const char* f : {"max_over", "min_over", "mean_over", "sum_over"})
       add(f, {pk::per_tensor}, rr::fixed, num_s, f, std::string(f) + " the selected tensors");
+    for (const char* f : {"max_over", "min_over"})
+      add(f, {pk::per_tensor, pk::per_tensor_bool}, rr::fixed, num_s, f,
+          std::string(f) + " the selected tensors where the per-tensor boolean holds");
     add("scalar", {pk::per_tensor}, rr::fixed, num_s, "the", "the value of a one-tensor selection");
     add("scalar", {pk::per_tensor_bool}, rr::fixed, bool_s, "the", "the verdict of a one-tensor selection");
     // Per-layer grouping: per-tensor -> one value per group (the regex's first capture).
@@ -322,6 +325,9 @@ class function_table {
     // The wall clock (clock.hpp): makes the rule a clock rule, evaluated at its newest step as time passes.
     add("seconds_since_last_save", {}, rr::fixed, num_s, "seconds_since_last_save",
         "seconds between the save of the evaluated step and now (0 once the training ended)");
+    // Save order (save_order.hpp): which tensor the training loop saved first.
+    add("save_order", {pk::selection}, rr::fixed, num_pt, "save_order",
+        "per tensor: its position (0: first) among the tensors saved at its step");
     return t;
   }();
   return table;

@@ -159,6 +159,7 @@ inline std::optional<built> bind_extension(const signature& s, const std::vector
     });
   }
   if (e == "exists") return wrap(r::exists(*a[0].sel), false);
+  if (e == "save_order") return wrap(r::save_order(*a[0].sel), false);
   if (e == "seconds_since_last_save") return wrap(r::seconds_since_last_save(), false);
   if (e.rfind("history_", 0) == 0) {
     if (a[0].stateful)
@@ -613,8 +614,12 @@ class rule_builder {
     // Quantifiers.
     if (e == "any") return quantify<r::quantifiers::any>(a[0]);
     if (e == "all") return quantify<r::quantifiers::all>(a[0]);
-    if (e == "max_over") return quantify<r::quantifiers::max_over>(a[0]);
-    if (e == "min_over") return quantify<r::quantifiers::min_over>(a[0]);
+    if (e == "max_over")
+      return a.size() == 2 ? quantify_where<r::quantifiers::max_over>(a[0], a[1])
+                           : quantify<r::quantifiers::max_over>(a[0]);
+    if (e == "min_over")
+      return a.size() == 2 ? quantify_where<r::quantifiers::min_over>(a[0], a[1])
+                           : quantify<r::quantifiers::min_over>(a[0]);
     if (e == "mean_over") return quantify<r::quantifiers::mean_over>(a[0]);
     if (e == "sum_over") return quantify<r::quantifiers::sum_over>(a[0]);
     if (e == "the") {
@@ -719,6 +724,21 @@ class rule_builder {
         return wrap(r::detail::make_quantifier<Q>(n), x.stateful);
       else
         throw build_failure{std::string(Q::name) + " takes a per-tensor value"};
+    });
+  }
+
+  template <class Q>
+  static built quantify_where(const built& x, const built& p) {
+    return visit_node<false>(x, [&](const auto& xn) -> built {
+      return visit_node<false>(p, [&](const auto& pn) -> built {
+        using X = std::remove_cvref_t<decltype(xn)>;
+        using P = std::remove_cvref_t<decltype(pn)>;
+        if constexpr (X::kind == r::expr_kind::per_tensor && X::value == r::value_type::number &&
+                      P::kind == r::expr_kind::per_tensor && P::value == r::value_type::boolean)
+          return wrap(r::detail::make_quantifier_where<Q>(xn, pn), x.stateful || p.stateful);
+        else
+          throw build_failure{std::string(Q::name) + " takes a per-tensor number and a per-tensor boolean"};
+      });
     });
   }
 

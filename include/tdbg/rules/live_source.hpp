@@ -20,6 +20,12 @@
 // ended it, a little after its last save); wall_time(step) answers it for the steps listed.
 // now() reads the clock at each call: the system clock unless set_clock() injects another.
 //
+// Save order. The tensors added in a step are numbered per worker in the order of add() (the
+// hook's saves), counting only those that wrote a record (a raw value or reductions; a tensor
+// added again in the step keeps its first number): save_order() answers that number, as a trial
+// written by the same hook numbers its records (trial_tensor::save_order). Shape-only tensors
+// have none.
+//
 // Retention (memory is bounded by the rules, not by the length of training). retain(reqs)
 // declares what the attached rules read (any_rule::needs()). Per tensor a selection of those
 // needs matches (by name, regex or collection), and per mode, the source keeps
@@ -156,7 +162,15 @@ class live_source final : public data_source {
       return false;
     }
     open(p, "end_step");
+    std::map<std::pair<std::string, std::string>, std::size_t> order;  // (worker, name) -> position
+    std::map<std::string, std::size_t> next;                            // per worker
+    for (const auto& t : pending_)
+      if (t.saved.raw || !t.saved.reductions.empty())
+        if (order.try_emplace({t.worker, t.name}, next[t.worker]).second) ++next[t.worker];
     for (auto& t : pending_) {
+      const auto pos = order.find({t.worker, t.name});
+      const std::optional<std::size_t> position =
+          pos == order.end() ? std::nullopt : std::optional<std::size_t>(pos->second);
       const auto [it, inserted] = tensors_.try_emplace(t.name);
       if (inserted) {
         names_.insert(t.name);
@@ -169,7 +183,7 @@ class live_source final : public data_source {
       const bool keep_value = it->second.keep.needed && (t.saved.raw || !t.saved.reductions.empty());
       per_mode.back().entries.push_back(
           entry{std::move(t.worker), keep_value ? std::move(t.value) : nullptr, t.saved.raw,
-                std::move(t.saved.reductions), {}});
+                std::move(t.saved.reductions), position, {}});
     }
     pending_.clear();
     for (auto& [name, rec] : tensors_)
@@ -297,6 +311,12 @@ class live_source final : public data_source {
     return it->second;
   }
 
+  [[nodiscard]] std::optional<std::size_t> save_order(std::string_view tensor, step_t global_step,
+                                                      std::string_view worker = {}) const override {
+    const auto* e = find_entry(tensor, global_step, worker);
+    return e ? e->save_order : std::nullopt;
+  }
+
   [[nodiscard]] double now() const override { return clock_ ? clock_() : system_seconds(); }
 
   /// Replaces the clock now() reads (seconds since the epoch); empty: the system clock.
@@ -320,6 +340,7 @@ class live_source final : public data_source {
     std::shared_ptr<const tdbg::tensor> value;  // null: not kept (or only a shape was saved)
     bool raw = true;
     std::vector<reduction> reductions;
+    std::optional<std::size_t> save_order;  // among the step's records of this worker
     mutable std::vector<std::pair<reduction, double>> computed;
   };
   struct step_group {

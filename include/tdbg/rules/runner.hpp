@@ -123,6 +123,10 @@ class horizon_source final : public data_source {
   }
   [[nodiscard]] bool complete() const override { return src_->complete(); }
   [[nodiscard]] std::optional<double> wall_time(step_t g) const override { return src_->wall_time(g); }
+  [[nodiscard]] std::optional<std::size_t> save_order(std::string_view t, step_t g,
+                                                      std::string_view w = {}) const override {
+    return src_->save_order(t, g, w);
+  }
   [[nodiscard]] double now() const override { return src_->now(); }
   [[nodiscard]] std::string describe() const override { return src_->describe(); }
 

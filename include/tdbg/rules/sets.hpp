@@ -7,6 +7,12 @@
 //   max_over(x) min_over(x) mean_over(x) sum_over(x)   of per-tensor numbers
 //   the(x)                   the value of a set of exactly one tensor (e.g. tensor_named("loss"));
 //                            an empty set is unknown, more than one tensor is a usage_error
+//   max_over(x, p) min_over(x, p)   of per-tensor numbers x, over the tensors where the per-tensor
+//                                   boolean p holds (e.g. the first-saved of the bad tensors:
+//                                   min_over(save_order(t), bad)); over no tensor +inf
+//                                   (min) / -inf (max), the identities, so that a comparison
+//                                   with it is false rather than unknown; unknown when p, or x
+//                                   where p holds, is unknown for a tensor
 // (count and fraction also reduce elements: count(t) elements, count(t > 0) true elements,
 // fraction(t <= 0) the share of true elements — reduce.hpp's semantics.)
 //
@@ -24,6 +30,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -182,6 +189,101 @@ template <class X> [[nodiscard]] auto the(X x) {
   static_assert(is_node_v<X> && kind_of<X> == expr_kind::per_tensor,
                 "tdbg::rules: the(x) takes a per-tensor expression over one tensor, e.g. the(mean(tensor_named(\"loss\")))");
   return quantify_node<quantifiers::the, X>(std::move(x));
+}
+
+/// max_over / min_over of x over the tensors where p holds (a scalar; evidence names the tensor
+/// holding the extremum, NaN wins as in max_over(x)). When no tensor satisfies p: -inf / +inf
+/// without evidence (the identity of max / min: `x == min_over(x, p)` is then false for every
+/// tensor, not unknown). Tri-state: unknown when p is unknown for a tensor (it may count), or x
+/// is unknown (or missing) for a tensor where p holds. x and p are matched by tensor name.
+template <class Q, class X, class P>
+class quantify_where_node {
+ public:
+  static constexpr expr_kind kind = expr_kind::scalar;
+  static constexpr value_type value = value_type::number;
+  static constexpr bool stateful = X::stateful || P::stateful;
+  static constexpr bool is_call = true;
+
+  quantify_where_node(X x, P p) : x_(std::move(x)), p_(std::move(p)) {}
+  [[nodiscard]] std::string describe() const {
+    return std::string(Q::name) + "(" + x_.describe() + ", " + p_.describe() + ")";
+  }
+  void needs(requirements& r, const need_scope& s) const {
+    x_.needs(r, s);
+    p_.needs(r, s);
+  }
+
+  class evaluator {
+   public:
+    explicit evaluator(const quantify_where_node& n) : x_(n.x_), p_(n.p_), x_text_(n.x_.describe()) {}
+    scalar_value eval(const context& c) {
+      constexpr bool is_max = std::is_same_v<Q, quantifiers::max_over>;
+      const tensor_values pv = p_.eval(c);
+      const tensor_values xv = x_.eval(c);  // evaluated at every evaluation: x may keep state
+      if (!pv.known) return scalar_value::missing(pv.reason);
+      std::vector<const tensor_value*> holding;
+      for (const auto& it : pv.items) {
+        if (!it.known) return scalar_value::missing(it.reason);
+        if (it.v != 0) holding.push_back(&it);
+      }
+      if (holding.empty()) return scalar_value::of(is_max ? -std::numeric_limits<double>::infinity()
+                                                       : std::numeric_limits<double>::infinity());
+      if (!xv.known) return scalar_value::missing(xv.reason);
+      const tensor_value* best = nullptr;
+      for (const tensor_value* h : holding) {
+        const auto it = std::find_if(xv.items.begin(), xv.items.end(),
+                                     [&](const tensor_value& x) { return x.tensor == h->tensor; });
+        if (it == xv.items.end())
+          return scalar_value::missing("tensor '" + h->tensor + "' is missing from " + x_text_ + " at " +
+                                       c.where());
+        if (!it->known) return scalar_value::missing(it->reason);
+        if (best == nullptr || (!std::isnan(best->v) && (std::isnan(it->v) || (is_max ? it->v > best->v : it->v < best->v))))
+          best = &*it;
+      }
+      return scalar_value::of(best->v, {observation{best->tensor, best->worker, best->v, no_threshold}});
+    }
+    void reset() {
+      x_.reset();
+      p_.reset();
+    }
+    [[nodiscard]] std::size_t state_size() const { return x_.state_size() + p_.state_size(); }
+
+   private:
+    typename X::evaluator x_;
+    typename P::evaluator p_;
+    std::string x_text_;  // for reasons
+  };
+
+ private:
+  X x_;
+  P p_;
+};
+
+namespace detail {
+template <class Q, class X, class P>
+[[nodiscard]] auto make_quantifier_where(X x, P p) {
+  static_assert(is_node_v<X> && is_node_v<P>,
+                "tdbg::rules: max_over(x, p) / min_over(x, p) take per-tensor expressions (x: numbers, p: booleans)");
+  if constexpr (is_node_v<X> && is_node_v<P>) {
+    static_assert(kind_of<X> == expr_kind::per_tensor && value_of<X> == value_type::number,
+                  "tdbg::rules: max_over(x, p) / min_over(x, p): x must be per-tensor numbers, e.g. save_order(t)");
+    static_assert(kind_of<P> == expr_kind::per_tensor && value_of<P> == value_type::boolean,
+                  "tdbg::rules: max_over(x, p) / min_over(x, p): p must be a per-tensor boolean, e.g. "
+                  "fraction_nonfinite(t) > 0");
+    return quantify_where_node<Q, X, P>(std::move(x), std::move(p));
+  } else {
+    return bool_constant{};
+  }
+}
+}  // namespace detail
+
+/// Largest x over the tensors where p holds (see quantify_where_node).
+template <class X, class P> [[nodiscard]] auto max_over(X x, P p) {
+  return detail::make_quantifier_where<quantifiers::max_over>(std::move(x), std::move(p));
+}
+/// Smallest x over the tensors where p holds (see quantify_where_node).
+template <class X, class P> [[nodiscard]] auto min_over(X x, P p) {
+  return detail::make_quantifier_where<quantifiers::min_over>(std::move(x), std::move(p));
 }
 
 /// count(elements): elements (numbers) or true elements (mask), per tensor;

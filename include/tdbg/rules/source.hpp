@@ -11,9 +11,14 @@
 //  * Values are immutable and shared: the engine maps them with Eigen without copying.
 //  * Time: wall_time(step) is when a complete step was saved, now() the time the source answers
 //    as of; both in seconds since the epoch. Only rules reading the clock use them (clock.hpp).
+//  * Save order: save_order(tensor, step, worker) is the position (0: first) at which that
+//    worker saved the tensor among the tensors it saved at that step — the order of the saves in
+//    the training loop, which tensor names (sorted) do not give. Tensors of which only a shape
+//    was saved have none. Only rules/save_order.hpp reads it.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -77,6 +82,16 @@ class data_source {
   /// nullopt when the source does not know (an unknown step, a step without records, a source
   /// that keeps no times). The default knows no times.
   [[nodiscard]] virtual std::optional<double> wall_time(step_t /*global_step*/) const { return std::nullopt; }
+
+  /// The position (0: first) at which `worker` (empty: the smallest worker name) saved `tensor`
+  /// among the tensors it saved at `global_step`, or nullopt when the source does not know (an
+  /// unknown tensor, step or worker; only a shape was saved; a source that keeps no order). The
+  /// default knows no order. trial_source: the order of the records in the worker's event file
+  /// of the step (trial_tensor::save_order); live_source: the order of the hook's saves.
+  [[nodiscard]] virtual std::optional<std::size_t> save_order(std::string_view /*tensor*/, step_t /*global_step*/,
+                                                              std::string_view /*worker*/ = {}) const {
+    return std::nullopt;
+  }
 
   /// The current time as the source answers, in seconds since the epoch (what the rules'
   /// clock reads: rules/clock.hpp). A snapshot source answers the time of its snapshot, so

@@ -20,6 +20,9 @@
 // options' clock (the system clock unless a test injects one) at construction and by each
 // refresh() — so every evaluation over one snapshot sees the same time (rules/clock.hpp).
 //
+// Save order. save_order(tensor, step, worker) is the trial's trial_tensor::save_order, kept in
+// the snapshot's per-tensor entries (from the index files: no event file is read).
+//
 // Errors. A step, tensor or worker that has no entry in the index answers "absent" (nullptr,
 // nullopt, {}). An entry that exists but cannot be read (cut or corrupt record, missing event
 // file, CRC mismatch) propagates the trial's tdbg::error (format_error names file, offset, tensor
@@ -248,6 +251,12 @@ class trial_source final : public data_source {
   [[nodiscard]] std::optional<double> wall_time(step_t global_step) const override {
     if (!points_.count(global_step)) return std::nullopt;
     return trial_->step_wall_time(global_step);
+  }
+
+  [[nodiscard]] std::optional<std::size_t> save_order(std::string_view tensor, step_t global_step,
+                                                      std::string_view worker = {}) const override {
+    const auto* e = entry(tensor, global_step, worker);
+    return e ? e->save_order : std::nullopt;
   }
 
   [[nodiscard]] double now() const override { return now_; }

@@ -20,7 +20,9 @@
 //    consistent with the stored ones; an unknown reduction name is always a usage_error;
 //  * wait_for_steps() has a timeout and leaves the auto-refresh setting as it was;
 //  * step_wall_time() tells when a step was saved (smdebug's reader keeps no wall times), read
-//    from the first bytes of one record per worker.
+//    from the first bytes of one record per worker;
+//  * save_order() tells in which order a worker saved a step's tensors (smdebug's reader keeps
+//    no order), from the record offsets its index file lists (no event file is read).
 //
 // Thread safety: a trial (and its trial_tensor handles) may be used by one thread at a time.
 // Even const member functions refresh the trial's state (like smdebug's maybe_refresh), so
@@ -113,6 +115,7 @@ struct stored_step {
   bool has_value = false;                  ///< a raw value was saved
   std::optional<shape_t> shape;            ///< the stored shape (save_shape), if any
   std::vector<reduction> reductions;       ///< the stored reductions, in (op, abs) order
+  std::optional<std::size_t> save_order;   ///< trial_tensor::save_order at this step and worker
 };
 
 namespace detail {
@@ -131,6 +134,7 @@ struct worker_entry {
   std::optional<location> value;
   std::optional<shape_t> shape;
   std::vector<std::pair<reduction, location>> reductions;  // sorted by (op, abs)
+  std::optional<std::size_t> save_order;  // see trial_tensor::save_order
 };
 
 using worker_map = std::map<std::string, worker_entry, std::less<>>;
@@ -239,6 +243,18 @@ class trial_tensor {
 
   /// Every stored (global step, mode, mode step, worker), sorted by global step then worker.
   [[nodiscard]] std::vector<stored_step> stored_steps() const;
+
+  /// The position (0: first) at which `worker` (default: the smallest worker name) saved this
+  /// tensor among the tensors it saved at `step` of mode `m`: the tensors of the step's index
+  /// file ranked by the offset of their first record in the step's event file (a tensor's
+  /// stored reductions, written just before its raw value, count as its records). Each
+  /// (step, worker) has one index file naming one event file, written by one writer that
+  /// appends records in save order (spec §3.4, §4), so this is the order of the saves of that
+  /// worker; workers write their files independently, so positions of different workers are
+  /// not comparable. nullopt when only the tensor's shape was saved there (it has no record).
+  /// Throws as value() when the step or worker has no entry for this tensor.
+  [[nodiscard]] std::optional<std::size_t> save_order(step_t step, tdbg::mode m = tdbg::mode::global,
+                                                      std::string_view worker = {}) const;
 
  private:
   friend class trial;
@@ -611,6 +627,19 @@ class trial {
       if (m != mode::global) mode_tensors_[mode_index(m)].insert(tensor_name);
       return e;
     };
+    // Save order: the file's tensors ranked by the offset of their first record. The index
+    // lists records in file order (spec §4); sorting by offset does not rely on it.
+    std::vector<std::size_t> by_offset(f.tensor_payload.size());
+    for (std::size_t i = 0; i < by_offset.size(); ++i) by_offset[i] = i;
+    std::stable_sort(by_offset.begin(), by_offset.end(), [&](std::size_t a, std::size_t b) {
+      return f.tensor_payload[a].start_idx < f.tensor_payload[b].start_idx;
+    });
+    std::map<std::string, std::size_t, std::less<>> order;
+    for (const std::size_t i : by_offset) {
+      const auto& name = f.tensor_payload[i].tensorname;
+      const auto red = io::parse_reduction_tensor_name(name);
+      order.try_emplace(red ? red->tensor : name, order.size());
+    }
     for (const auto& p : f.tensor_payload) {
       detail::location loc{*f.event_file_name, p.start_idx, p.length, p.tensorname};
       auto& ends = step_records_[step][worker];
@@ -618,6 +647,7 @@ class trial {
       if (ends.first.file.empty() || loc.offset < ends.first.offset) ends.first = loc;
       if (auto red = io::parse_reduction_tensor_name(p.tensorname)) {
         auto& e = entry(red->tensor);
+        if (!e.save_order) e.save_order = order.at(red->tensor);
         const auto pos = std::lower_bound(
             e.reductions.begin(), e.reductions.end(), red->red,
             [](const auto& a, reduction b) { return detail::reduction_less(a.first, b); });
@@ -625,6 +655,7 @@ class trial {
           e.reductions.insert(pos, {red->red, std::move(loc)});
       } else {
         auto& e = entry(p.tensorname);
+        if (!e.save_order) e.save_order = order.at(p.tensorname);
         if (!e.value) e.value = std::move(loc);
       }
     }
@@ -900,6 +931,11 @@ inline std::vector<std::pair<reduction, tdbg::tensor>> trial_tensor::reduction_v
   return out;
 }
 
+inline std::optional<std::size_t> trial_tensor::save_order(step_t step, mode m, std::string_view worker) const {
+  const auto f = find_or_throw(step, m);
+  return pick_worker(f, worker, step, m).save_order;
+}
+
 inline std::vector<std::string> trial_tensor::workers(step_t step, mode m) const {
   auto f = lookup(step, m);
   if (!f) {
@@ -935,6 +971,7 @@ inline std::vector<stored_step> trial_tensor::stored_steps() const {
         st.has_value = e.value.has_value();
         st.shape = e.shape;
         for (const auto& r : e.reductions) st.reductions.push_back(r.first);
+        st.save_order = e.save_order;
         out.push_back(std::move(st));
       }
   std::sort(out.begin(), out.end(), [](const stored_step& a, const stored_step& b) {
