@@ -458,8 +458,43 @@ class rule_builder {
     return out;
   }
 
+  /// x F y for operands visited as nodes (typed selections included).
+  template <class F, class A, class B>
+  static built combine(const A& x, const B& y, bool stateful) {
+    constexpr bool nums = A::value == r::value_type::number && B::value == r::value_type::number;
+    constexpr bool bools = A::value == r::value_type::boolean && B::value == r::value_type::boolean;
+    constexpr bool ok = F::cls == r::op_class::arithmetic || F::cls == r::op_class::ordering ? nums
+                        : F::cls == r::op_class::equality                                   ? (nums || bools)
+                                                                                            : bools;
+    if constexpr (ok)
+      return wrap(r::binary_node<F, A, B>(x, y), stateful);
+    else
+      throw build_failure{"operator '" + std::string(F::symbol) + "' cannot combine these operands"};
+  }
+
   template <class F>
   static built apply_binary(const built& a, const built& b) {
+    const bool st = a.stateful || b.stateful;
+    // Selections stay typed against another selection or a non-element operand: one fused loop
+    // over the stored values, no erased conversion level (against an erased element operand the
+    // selection is erased too, so that both are read per window).
+    const bool a_elements = a.sel || a.t.shape == shape::elements;
+    const bool b_elements = b.sel || b.t.shape == shape::elements;
+    if (a.sel && b.sel) return combine<F>(*a.sel, *b.sel, st);
+    if (a.sel && !b_elements)
+      return visit_node<false>(b, [&](const auto& y) -> built {
+        if constexpr (std::remove_cvref_t<decltype(y)>::kind == r::expr_kind::elements)
+          throw build_failure{"internal: an element operand"};
+        else
+          return combine<F>(*a.sel, y, st);
+      });
+    if (b.sel && !a_elements)
+      return visit_node<false>(a, [&](const auto& x) -> built {
+        if constexpr (std::remove_cvref_t<decltype(x)>::kind == r::expr_kind::elements)
+          throw build_failure{"internal: an element operand"};
+        else
+          return combine<F>(x, *b.sel, st);
+      });
     return visit_node<false>(a, [&](const auto& x) -> built {
       return visit_node<false>(b, [&](const auto& y) -> built {
         using A = std::remove_cvref_t<decltype(x)>;
