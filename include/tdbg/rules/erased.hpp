@@ -32,9 +32,10 @@
 // Never a virtual call per element. Values are identical to the typed tree: every typed element
 // expression already computes in double (`.cast<double>()` of the stored type), float16/float32/
 // integers widen to double exactly, and reductions sum blocks in the same order as one pass
-// (reduce.hpp). The loader keeps plain selections typed below unary functions, time shifts and
-// reductions, so `mean(abs(sel))` has one erased level (abs over the typed selection) and
-// `mean(sel)` none.
+// (reduce.hpp). The loader keeps plain selections typed below unary functions, time shifts,
+// reductions, and binary operators whose other operand is a selection or not element-wise, so
+// `mean(abs(sel))` has one erased level (abs over the typed selection), `mean(sel)` and
+// `count(sel == 0)` none.
 //
 // Run-time properties that the typed templates know statically are reported at run time:
 //  * stored reductions: an erased elements evaluator always offers stored(); stored_capable()
