@@ -496,19 +496,7 @@ class rule_builder {
           return combine<F>(x, *b.sel, st);
       });
     return visit_node<false>(a, [&](const auto& x) -> built {
-      return visit_node<false>(b, [&](const auto& y) -> built {
-        using A = std::remove_cvref_t<decltype(x)>;
-        using B = std::remove_cvref_t<decltype(y)>;
-        constexpr bool nums = A::value == r::value_type::number && B::value == r::value_type::number;
-        constexpr bool bools = A::value == r::value_type::boolean && B::value == r::value_type::boolean;
-        constexpr bool ok = F::cls == r::op_class::arithmetic || F::cls == r::op_class::ordering ? nums
-                            : F::cls == r::op_class::equality                                   ? (nums || bools)
-                                                                                                : bools;
-        if constexpr (ok)
-          return wrap(r::binary_node<F, A, B>(x, y), a.stateful || b.stateful);
-        else
-          throw build_failure{"operator '" + std::string(F::symbol) + "' cannot combine these operands"};
-      });
+      return visit_node<false>(b, [&](const auto& y) -> built { return combine<F>(x, y, st); });
     });
   }
 
