@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -102,6 +103,28 @@ TEST_CASE("unchanged_tensor stays quiet while the tensors change, within atol to
                                          {"unchanged_tensor.tensor_regex=weight", "unchanged_tensor.atol=0.01"});
   REQUIRE(loose.summary("unchanged_tensor").first_fired);
   CHECK(*loose.summary("unchanged_tensor").first_fired == 2);
+}
+
+TEST_CASE("unchanged_tensor: infinities are close only to themselves, NaN to NaN only with equal_nan",
+          "[builtin][unchanged_tensor]") {
+  // "inf" flips between +inf and -inf every step: changing (|inf - -inf| <= rtol * inf would say
+  // close; numpy.isclose compares infinities by ==); "nan" is NaN at every step.
+  builtin_test::scratch_dir dir("unchanged_inf_nan");
+  const float inf = std::numeric_limits<float>::infinity();
+  write(dir.path(), 5, "inf", {2}, [inf](int s) { return std::vector<float>{s % 2 ? inf : -inf, 1.0f + static_cast<float>(s)}; },
+        "nan", [](int) { return std::vector<float>{std::numeric_limits<float>::quiet_NaN(), 2.0f}; });
+  const auto strict = builtin_test::check(dir.path(), "unchanged_tensor", {"unchanged_tensor.tensor_regex=/inf|nan/"});
+  CHECK(strict.findings.empty());
+  const auto nan_equal = builtin_test::check(
+      dir.path(), "unchanged_tensor", {"unchanged_tensor.tensor_regex=/inf|nan/", "unchanged_tensor.equal_nan=true"});
+  REQUIRE(nan_equal.summary("unchanged_tensor").first_fired);
+  CHECK(*nan_equal.summary("unchanged_tensor").first_fired == 2);
+  CHECK(first_finding(nan_equal).tensors == std::vector<std::string>{"nan"});
+  // only the infinity element moving (the other frozen): still changing
+  builtin_test::scratch_dir dir2("unchanged_inf_only");
+  write(dir2.path(), 5, "inf", {2}, [inf](int s) { return std::vector<float>{s % 2 ? inf : -inf, 1.0f}; }, "",
+        [](int) { return std::vector<float>{}; });
+  CHECK(builtin_test::check(dir2.path(), "unchanged_tensor", {"unchanged_tensor.tensor_regex=inf"}).findings.empty());
 }
 
 TEST_CASE("unchanged_tensor's num_steps can be overridden", "[builtin][unchanged_tensor]") {

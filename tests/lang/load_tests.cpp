@@ -210,6 +210,26 @@ TEST_CASE("loaded rules equal the typed C++ rules: time, windows, state", "[lang
   check_same(load_cond("any(abs(delta(mean(w))) < 0.01) || any(ratio(l2(w)) > 1.05) || any(max(delta(w)) > 0.4)", "",
                        "  w = collection(\"weights\")\n"),
              make_rule("r", any(abs(delta(mean(w))) < 0.01) || any(ratio(l2(w)) > 1.05) || any(max(delta(w)) > 0.4)), src);
+  SECTION("a selection against its own past (prev, at): fused typed pairs, same rule as typed") {
+    check_same(load_cond("any(max(abs(w - at(w, 2))) > 0.1) || any(count(w == prev(w)) > 1) || any(count(prev(w) != w) < 1)"
+                         " || any(mean(w / prev(w)) > 2) || any(mean(prev(w, 2) - w) > 0.5)",
+                         "", "  w = collection(\"weights\")\n"),
+               make_rule("r", any(max(abs(w - at_steps_back(w, 2))) > 0.1) || any(count(w == prev(w)) > 1.0) ||
+                                  any(count(prev(w) != w) < 1.0) || any(mean(w / prev(w)) > 2.0) ||
+                                  any(mean(prev(w, 2) - w) > 0.5)),
+               src);
+  }
+  SECTION("isclose: defaults, tolerances and equal_nan, every shape") {
+    check_same(load_cond("any(count(!isclose(w, prev(w), 1e-3, 1e-6, true)) > 0) || any(count(isclose(prev(w, 2), w)) == 3)"
+                         " || any(isclose(mean(w), 0.5)) || any(fraction(isclose(w, mean(w), rtol, 0)) > 0.5)",
+                         "rtol = 0.25", "  w = collection(\"weights\")\n"),
+               make_rule("r", any(count(!isclose(w, prev(w), 1e-3, 1e-6, true)) > 0.0) ||
+                                  any(count(isclose(prev(w, 2), w)) == 3.0) || any(isclose(mean(w), 0.5)) ||
+                                  any(fraction(isclose(w, mean(w), 0.25, 0)) > 0.5)),
+               src);
+    CHECK(load_cond("any(count(isclose(w, prev(w))) > 0)", "", "  w = collection(\"weights\")\n").describe().find(
+              "isclose(collection(\"weights\"), prev(collection(\"weights\")), 1e-05, 1e-08)") != std::string::npos);
+  }
   const auto l = the(mean(loss));
   check_same(load_cond("window_max(l, 3) - window_min(l, 3) < 0.5 && window_mean(l, 2) > 0 && window_slope(l, 3) <= 0", "",
                        "  l = scalar(mean(tensor(\"loss\")))\n"),
@@ -251,6 +271,18 @@ TEST_CASE("loaded rules equal the typed C++ rules: modes, workers, trials, sched
     const auto es = run(loaded, src);
     CHECK(fired(es) == 3);
     CHECK(es[3].result == verdict::insufficient_data);
+  }
+  SECTION("a selection against itself in another trial: isclose and == fused, as typed") {
+    auto other = std::make_shared<memory_source>(baseline());
+    any_rule loaded = load_cond(
+        "any(count(!isclose(w, in_trial(w, \"baseline\"), 0.5, 0)) > 0) || any(count(in_trial(w, \"baseline\") == w) == 3)",
+        "", "  w = tensor(\"layer1/weight\")\n");
+    const auto w = tensor_named("layer1/weight");
+    any_rule typed = make_rule("r", any(count(!isclose(w, in_trial(w, "baseline"), 0.5, 0)) > 0.0) ||
+                                        any(count(in_trial(w, "baseline") == w) == 3.0));
+    loaded.bind_source("baseline", other);
+    typed.bind_source("baseline", other);
+    check_same(loaded, typed, src);
   }
   SECTION("schedule: every, warmup, from, until (parameters or literals)") {
     rule_options o;
@@ -382,6 +414,14 @@ TEST_CASE("errors found at load time are positioned diagnostics", "[lang][load]"
     CHECK(d[0].str() == "e.rule:2:17: error: quantile: q must be in [0, 1], got 2\n"
                         "  fire when any(quantile(collection(\"w\"), p) > 0)\n"
                         "                ^\n");
+  }
+  SECTION("isclose's tolerances must be >= 0 (a parameter or an override can make them negative)") {
+    const auto d = diagnostics_of("rule i(rtol = 1e-5) {\n  w = collection(\"w\")\n  fire when any(count(isclose(w, prev(w), rtol, 0)) > 0)\n}\n",
+                                  {"i.rtol=-1"});
+    REQUIRE(d.size() == 1);
+    CHECK(d[0].line == 3);
+    CHECK(d[0].column == 23);
+    CHECK(d[0].message == "isclose: rtol and atol must be >= 0");
   }
   SECTION("an override can make a value the engine refuses") {
     const auto d = diagnostics_of("rule q(p = 0.5) {\n  fire when any(quantile(collection(\"w\"), p) > 0)\n}\n", {"q.p=1.5"});

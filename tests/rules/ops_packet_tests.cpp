@@ -6,11 +6,14 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include <unsupported/Eigen/CXX11/Tensor>
 
 #include "tdbg/rules/ops.hpp"
+#include "tdbg/rules/select.hpp"
+#include "tdbg/rules/time.hpp"
 
 using namespace tdbg::rules;
 
@@ -42,12 +45,11 @@ void all_pairs(vec& a, vec& b) {
 }
 
 template <class F>
-void check_binary() {
+void check_binary(const F f = {}) {
   static_assert(Eigen::internal::functor_traits<F>::PacketAccess, "the functor must vectorise");
   vec a, b;
   all_pairs(a, b);
-  vec packet = a.binaryExpr(b, F{});  // Eigen vectorises this assignment
-  const F f{};
+  vec packet = a.binaryExpr(b, f);  // Eigen vectorises this assignment
   for (Eigen::Index i = 0; i < a.size(); ++i) {
     INFO(F::symbol << ": " << a(i) << ", " << b(i) << " -> " << packet(i) << " vs " << f(a(i), b(i)));
     CHECK(same_bits(packet(i), f(a(i), b(i))));
@@ -81,6 +83,9 @@ TEST_CASE("vectorised functors equal their scalar forms bit for bit", "[rules][o
   check_binary<ops::not_equal_to>();
   check_binary<ops::logical_and>();
   check_binary<ops::logical_or>();
+  check_binary<ops::isclose_fn>();
+  check_binary(ops::isclose_fn{0.5, 1.0, true});
+  check_binary(ops::isclose_fn{0, 0, false});
   check_unary(ops::negate_fn{});
   check_unary(ops::isnan_fn{});
   check_unary(ops::isfinite_fn{});
@@ -93,4 +98,38 @@ TEST_CASE("vectorised functors equal their scalar forms bit for bit", "[rules][o
   // functors without a packet form stay scalar (Eigen picks the scalar loop)
   STATIC_REQUIRE_FALSE(Eigen::internal::functor_traits<ops::clamp_fn>::PacketAccess);
   STATIC_REQUIRE(Eigen::internal::functor_traits<ops::bind_left<ops::divides>>::PacketAccess);
+}
+
+TEST_CASE("isclose is numpy's isclose", "[rules][ops]") {
+  // numpy.isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False), its documented examples
+  const ops::isclose_fn d{};
+  CHECK(d(1e10, 1.00001e10) == 1.0);
+  CHECK(d(1e-7, 1e-8) == 0.0);
+  CHECK(d(1e-8, 1e-9) == 1.0);
+  CHECK(d(1.0, 1.0) == 1.0);
+  CHECK(d(nan_v, nan_v) == 0.0);
+  CHECK(ops::isclose_fn{1e-5, 1e-8, true}(nan_v, nan_v) == 1.0);
+  CHECK(ops::isclose_fn{1e-5, 1e-8, true}(nan_v, 1.0) == 0.0);
+  CHECK(d(1e-8, 0.0) == 1.0);
+  CHECK(d(1e-7, 0.0) == 0.0);
+  CHECK(ops::isclose_fn{1e-5, 0.0, false}(1e-100, 0.0) == 0.0);
+  CHECK(ops::isclose_fn{1e-5, 0.0, false}(0.0, 0.0) == 1.0);
+  // infinities: close only to themselves
+  CHECK(d(inf_v, inf_v) == 1.0);
+  CHECK(d(-inf_v, -inf_v) == 1.0);
+  CHECK(d(inf_v, -inf_v) == 0.0);
+  CHECK(d(inf_v, 1e308) == 0.0);
+  CHECK(d(1.0, inf_v) == 0.0);  // |1 - inf| <= rtol * inf would hold: numpy compares infinities by ==
+  CHECK(ops::isclose_fn{0.5, 1.0, true}(-inf_v, inf_v) == 0.0);
+  // asymmetric: b is the reference (|a - b| <= atol + rtol * |b|)
+  const ops::isclose_fn r{0.5, 0.0, false};
+  CHECK(r(1.0, 2.0) == 1.0);  // 1 <= 0.5 * 2
+  CHECK(r(2.0, 1.0) == 0.0);  // 1 > 0.5 * 1
+  // the node: a boolean of the wider kind, shown as a call; tolerances are checked
+  const auto n = isclose(tensor_named("w"), prev(tensor_named("w")), 1e-3, 0, true);
+  STATIC_REQUIRE(std::remove_cvref_t<decltype(n)>::kind == expr_kind::elements);
+  STATIC_REQUIRE(std::remove_cvref_t<decltype(n)>::value == value_type::boolean);
+  CHECK(n.describe() == "isclose(tensor_named(\"w\"), prev(tensor_named(\"w\")), 0.001, 0, true)");
+  CHECK_THROWS_AS(isclose(tensor_named("w"), 1.0, -1e-5), tdbg::usage_error);
+  CHECK_THROWS_AS(isclose(tensor_named("w"), 1.0, 1e-5, nan_v), tdbg::usage_error);
 }

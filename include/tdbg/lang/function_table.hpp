@@ -13,8 +13,10 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <iterator>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 namespace tdbg::lang {
@@ -162,7 +164,9 @@ struct signature {
   static constexpr std::string_view short_names[] = {
       "selection", "elements", "mask", "per_tensor", "per_tensor_bool", "per_tensor|scalar",
       "scalar", "series", "condition", "number", "varying", "constant", "count", "string", "regex",
-      "mode", "expression"};
+      "mode", "flag", "expression"};
+  static_assert(std::size(short_names) == static_cast<std::size_t>(param_kind::expression) + 1,
+                "one short name per param_kind");
   std::string out = s.name + '(';
   for (std::size_t i = 0; i < s.params.size(); ++i) {
     if (i) out += ", ";
@@ -223,6 +227,19 @@ class function_table {
     add("clamp", {pk::numeric, pk::constant, pk::constant}, rr::same_shape, number, "clamp",
         "element-wise clamp to [lo, hi]");
     add("between", {pk::numeric, pk::scalar, pk::scalar}, rr::same_shape, boolean, "between", "lo <= x <= hi");
+    // isclose(a, b[, rtol, atol[, equal_nan]]): numpy's defaults 1e-5, 1e-8, false. Element-wise a
+    // against any b; a per-tensor or scalar a against a scalar b.
+    {
+      constexpr type mask{shape::elements, value_kind::boolean};
+      const std::string what = "numpy's isclose: |a - b| <= atol + rtol * |b| (rtol 1e-5, atol 1e-8); NaN close "
+                               "to NaN only with equal_nan";
+      for (auto [first, second, rule, res] : {std::tuple{pk::elements, pk::numeric, rr::fixed, mask},
+                                              std::tuple{pk::reduced, pk::scalar, rr::same_shape, boolean}}) {
+        add("isclose", {first, second}, rule, res, "isclose", what);
+        add("isclose", {first, second, pk::constant, pk::constant}, rule, res, "isclose", what);
+        add("isclose", {first, second, pk::constant, pk::constant, pk::flag}, rule, res, "isclose", what);
+      }
+    }
     // Reductions: elements -> one number per tensor (accumulated in double; reduce.hpp).
     add("min", {pk::elements}, rr::fixed, num_pt, "min", "reduction: smallest element");
     add("max", {pk::elements}, rr::fixed, num_pt, "max", "reduction: largest element");

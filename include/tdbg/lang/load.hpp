@@ -59,6 +59,9 @@ struct built {
   std::optional<value> constant;  ///< for constants
   std::string param;              ///< the parameter a number constant came from ("" for a literal)
   std::optional<r::selection> sel;
+  /// prev/at_steps_back/in_trial of a plain selection, kept typed beside its erased `node` so that
+  /// a binary operator with the selection fuses them (apply_binary)
+  std::optional<std::variant<r::shift_node<r::selection>, r::in_trial_node<r::selection>>> leaf;
   std::variant<std::monostate, r::any_number, r::any_boolean, r::any_per_tensor_number, r::any_per_tensor_boolean,
                r::any_elements, r::any_element_mask>
       node;
@@ -460,43 +463,55 @@ class rule_builder {
 
   /// x F y for operands visited as nodes (typed selections included).
   template <class F, class A, class B>
-  static built combine(const A& x, const B& y, bool stateful) {
+  static built combine(const A& x, const B& y, bool stateful, F f = {}) {
     constexpr bool nums = A::value == r::value_type::number && B::value == r::value_type::number;
     constexpr bool bools = A::value == r::value_type::boolean && B::value == r::value_type::boolean;
     constexpr bool ok = F::cls == r::op_class::arithmetic || F::cls == r::op_class::ordering ? nums
                         : F::cls == r::op_class::equality                                   ? (nums || bools)
                                                                                             : bools;
     if constexpr (ok)
-      return wrap(r::binary_node<F, A, B>(x, y), stateful);
+      return wrap(r::binary_node<F, A, B>(x, y, f), stateful);
     else
       throw build_failure{"operator '" + std::string(F::symbol) + "' cannot combine these operands"};
   }
 
   template <class F>
-  static built apply_binary(const built& a, const built& b) {
+  static built apply_binary(const built& a, const built& b, F f = {}) {
     const bool st = a.stateful || b.stateful;
     // Selections stay typed against another selection or a non-element operand: one fused loop
     // over the stored values, no erased conversion level (against an erased element operand the
     // selection is erased too, so that both are read per window).
     const bool a_elements = a.sel || a.t.shape == shape::elements;
     const bool b_elements = b.sel || b.t.shape == shape::elements;
-    if (a.sel && b.sel) return combine<F>(*a.sel, *b.sel, st);
+    if (a.sel && b.sel) return combine<F>(*a.sel, *b.sel, st, f);
+    // x - prev(x), x == in_trial(x, ...), isclose(x, prev(x)): the selection and its shifted or
+    // other-trial self in one fused loop too (a few operators only: each pair is a template
+    // instantiation in every program that loads rules).
+    constexpr bool leaf_op = std::is_same_v<F, r::ops::minus> || std::is_same_v<F, r::ops::divides> ||
+                             std::is_same_v<F, r::ops::equal_to> || std::is_same_v<F, r::ops::not_equal_to> ||
+                             std::is_same_v<F, r::ops::isclose_fn>;
+    if constexpr (leaf_op) {
+      if (a.sel && b.leaf)
+        return std::visit([&](const auto& y) { return combine<F>(*a.sel, y, st, f); }, *b.leaf);
+      if (a.leaf && b.sel)
+        return std::visit([&](const auto& x) { return combine<F>(x, *b.sel, st, f); }, *a.leaf);
+    }
     if (a.sel && !b_elements)
       return visit_node<false>(b, [&](const auto& y) -> built {
         if constexpr (std::remove_cvref_t<decltype(y)>::kind == r::expr_kind::elements)
           throw build_failure{"internal: an element operand"};
         else
-          return combine<F>(*a.sel, y, st);
+          return combine<F>(*a.sel, y, st, f);
       });
     if (b.sel && !a_elements)
       return visit_node<false>(a, [&](const auto& x) -> built {
         if constexpr (std::remove_cvref_t<decltype(x)>::kind == r::expr_kind::elements)
           throw build_failure{"internal: an element operand"};
         else
-          return combine<F>(x, *b.sel, st);
+          return combine<F>(x, *b.sel, st, f);
       });
     return visit_node<false>(a, [&](const auto& x) -> built {
-      return visit_node<false>(b, [&](const auto& y) -> built { return combine<F>(x, y, st); });
+      return visit_node<false>(b, [&](const auto& y) -> built { return combine<F>(x, y, st, f); });
     });
   }
 
@@ -586,6 +601,12 @@ class rule_builder {
       if (!(lo <= hi)) throw build_failure{"clamp: lo must be <= hi"};
       return fold_or(a[0], [&](double x) { return r::ops::clamp_fn{lo, hi}(x); }, r::ops::clamp_fn{lo, hi});
     }
+    if (e == "isclose") {
+      const r::ops::isclose_fn f{a.size() > 2 ? constant_number(a[2]) : 1e-5, a.size() > 3 ? constant_number(a[3]) : 1e-8,
+                                 a.size() > 4 && std::get<bool>(*a[4].constant)};
+      if (!(f.rtol >= 0) || !(f.atol >= 0)) throw build_failure{"isclose: rtol and atol must be >= 0"};
+      return apply_binary<r::ops::isclose_fn>(a[0], a[1], f);
+    }
     if (e == "between") {
       built lo = apply_binary<r::ops::greater_equal>(a[0], a[1]);
       built hi = apply_binary<r::ops::less_equal>(a[0], a[2]);
@@ -668,8 +689,12 @@ class rule_builder {
       return visit_node<true>(a[0], [&](const auto& n) -> built {
         using N = std::remove_cvref_t<decltype(n)>;
         if constexpr (N::value == r::value_type::number) {
-          if (e == "prev") return wrap(r::prev(n, k), false);
-          if (e == "at_steps_back") return wrap(r::at_steps_back(n, k), false);
+          if (e == "prev" || e == "at_steps_back") {
+            auto shifted = e == "prev" ? r::prev(n, k) : r::at_steps_back(n, k);
+            built out = wrap(shifted, false);
+            if constexpr (std::is_same_v<N, r::selection>) out.leaf.emplace(std::move(shifted));
+            return out;
+          }
           if constexpr (std::is_same_v<N, r::selection>) {
             // x - prev(x) over the erased selection: one instantiation for every elements operand
             const r::any_elements x(n);
@@ -701,6 +726,12 @@ class rule_builder {
     // Across modes, trials, workers.
     if (e == "in_mode" || e == "in_trial") {
       refuse_stateful(a[0], s.name);
+      if (e == "in_trial" && a[0].sel) {  // kept typed too (see built::leaf)
+        auto other = r::in_trial(*a[0].sel, string_arg(1));
+        built out = wrap(other, false);
+        out.leaf.emplace(std::move(other));
+        return out;
+      }
       return visit_node<false>(a[0], [&](const auto& n) -> built {
         if (e == "in_mode") return wrap(r::in_mode(n, std::get<tdbg::mode>(*a[1].constant)), false);
         return wrap(r::in_trial(n, string_arg(1)), false);

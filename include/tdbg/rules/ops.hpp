@@ -5,6 +5,7 @@
 //   isnan(x) isfinite(x)                                             numbers → booleans
 //   x + y  x - y  x * y  x / y                                       numbers → numbers
 //   x < y  x <= y  x > y  x >= y  x == y  x != y  between(x, lo, hi)   → booleans
+//   isclose(x, y, rtol, atol, equal_nan)                             numpy's isclose → booleans
 //   a && b  a || b  !a                                               booleans → booleans
 // Kinds: the result has the "widest" kind of its operands: elements ⊕ anything → elements
 // (per tensor, element by element; a per_tensor operand contributes its value for that tensor,
@@ -140,6 +141,36 @@ struct logical_or {
   }
 };
 
+/// numpy's isclose: a == b, or both finite and |a − b| <= atol + rtol·|b| (asymmetric: b is the
+/// reference); an infinity is close only to itself, NaN only to NaN and only with equal_nan. A
+/// functor with state: binary_node stores it (describe_call: shown as a call, not infix).
+struct isclose_fn {
+  static constexpr std::string_view symbol = "isclose";
+  static constexpr op_class cls = op_class::ordering;  // numbers in, a boolean out
+  static constexpr bool describe_call = true;
+  double rtol = 1e-5, atol = 1e-8;
+  bool equal_nan = false;
+  double operator()(double a, double b) const noexcept {
+    if (a == b) return 1.0;
+    if (std::isfinite(a) && std::isfinite(b) && std::fabs(a - b) <= atol + rtol * std::fabs(b)) return 1.0;
+    return (equal_nan && std::isnan(a) && std::isnan(b)) ? 1.0 : 0.0;
+  }
+  template <class P> P packetOp(const P& a, const P& b) const {
+    const P tol = pk::padd(pk::pset1<P>(atol), pk::pmul(pk::pset1<P>(rtol), pk::pabs(b)));
+    const P finite = pk::pand(is_zero_mask(pk::psub(a, a)), is_zero_mask(pk::psub(b, b)));  // x - x: 0 or NaN
+    P m = pk::por(pk::pcmp_eq(a, b), pk::pand(finite, pk::pcmp_le(pk::pabs(pk::psub(a, b)), tol)));
+    if (equal_nan) {  // lanes where neither a == a nor b == b: both NaN
+      const P ones = pk::ptrue(a);
+      m = pk::por(m, pk::pandnot(pk::pandnot(ones, pk::pcmp_eq(a, a)), pk::pcmp_eq(b, b)));
+    }
+    return mask01(m);
+  }
+  [[nodiscard]] std::string describe(const std::string& a, const std::string& b) const {
+    return "isclose(" + a + ", " + b + ", " + format_number(rtol) + ", " + format_number(atol) +
+           (equal_nan ? ", true)" : ")");
+  }
+};
+
 // Unary functors: double → double. `boolean_in`: takes a boolean; `boolean_out`: gives one.
 struct abs_fn {
   static constexpr bool boolean_in = false, boolean_out = false;
@@ -233,6 +264,7 @@ template <> struct functor_traits<tdbg::rules::ops::greater> : tdbg_vectorised {
 template <> struct functor_traits<tdbg::rules::ops::greater_equal> : tdbg_vectorised {};
 template <> struct functor_traits<tdbg::rules::ops::equal_to> : tdbg_vectorised {};
 template <> struct functor_traits<tdbg::rules::ops::not_equal_to> : tdbg_vectorised {};
+template <> struct functor_traits<tdbg::rules::ops::isclose_fn> : tdbg_vectorised {};
 template <> struct functor_traits<tdbg::rules::ops::logical_and> : tdbg_vectorised {};
 template <> struct functor_traits<tdbg::rules::ops::logical_or> : tdbg_vectorised {};
 template <> struct functor_traits<tdbg::rules::ops::negate_fn> : tdbg_vectorised {};
@@ -453,10 +485,13 @@ class binary_node {
   static constexpr value_type value = F::cls == op_class::arithmetic ? value_type::number : value_type::boolean;
   static constexpr bool stateful = A::stateful || B::stateful;
 
-  binary_node(A a, B b) : a_(std::move(a)), b_(std::move(b)) {}
+  binary_node(A a, B b, F f = {}) : a_(std::move(a)), b_(std::move(b)), f_(f) {}
 
   [[nodiscard]] std::string describe() const {
-    return operand_text(a_) + " " + std::string(F::symbol) + " " + operand_text(b_);
+    if constexpr (requires { F::describe_call; })
+      return f_.describe(a_.describe(), b_.describe());
+    else
+      return operand_text(a_) + " " + std::string(F::symbol) + " " + operand_text(b_);
   }
   void needs(requirements& r, const need_scope& s) const {
     need_scope inner = s;
@@ -468,7 +503,7 @@ class binary_node {
   class evaluator {
    public:
     explicit evaluator(const binary_node& n)
-        : a_(n.a_), b_(n.b_), left_observed_(!detail::literal_node(n.a_) || detail::literal_node(n.b_)) {}
+        : a_(n.a_), b_(n.b_), f_(n.f_), left_observed_(!detail::literal_node(n.a_) || detail::literal_node(n.b_)) {}
 
     auto eval(const context& c) {
       if constexpr (kind == expr_kind::scalar) {
@@ -568,11 +603,11 @@ class binary_node {
         else if constexpr (std::is_same_v<F, ops::multiplies>)
           return a_.template expr<T>() * b_.template expr<T>();
         else
-          return a_.template expr<T>().binaryExpr(b_.template expr<T>(), F{});
+          return a_.template expr<T>().binaryExpr(b_.template expr<T>(), f_);
       } else if constexpr (A::kind == expr_kind::elements) {
-        return a_.template expr<T>().unaryExpr(ops::bind_right<F>{F{}, vb_});
+        return a_.template expr<T>().unaryExpr(ops::bind_right<F>{f_, vb_});
       } else {
-        return b_.template expr<T>().unaryExpr(ops::bind_left<F>{F{}, va_});
+        return b_.template expr<T>().unaryExpr(ops::bind_left<F>{f_, va_});
       }
     }
 
@@ -612,7 +647,7 @@ class binary_node {
       } else {
         if (!a.known) return a;
         if (!b.known) return b;
-        const double v = F{}(a.v, b.v);
+        const double v = f_(a.v, b.v);
         if constexpr (F::cls == op_class::arithmetic) {
           scalar_value r = scalar_value::of(v, std::move(a.evidence));
           detail::append(r.evidence, b.evidence);
@@ -674,7 +709,7 @@ class binary_node {
           r.known = false;
           r.reason = !xk ? xr : yr;
         } else {
-          r.v = F{}(x, y);
+          r.v = f_(x, y);
           if constexpr (F::cls == op_class::arithmetic) {
             r.observed = r.v;
           } else {
@@ -697,6 +732,7 @@ class binary_node {
     typename A::evaluator a_;
     typename B::evaluator b_;
     scalar_value sa_, sb_;
+    F f_;
     tensor_values pa_, pb_;
     double va_ = 0, vb_ = 0;
     bool left_observed_;  // the left operand is the observed side (not a constant/parameter)
@@ -709,12 +745,13 @@ class binary_node {
   }
   A a_;
   B b_;
+  F f_;
 };
 
 namespace detail {
 
 template <class F, class A, class B>
-[[nodiscard]] auto make_binary(A a, B b) {
+[[nodiscard]] auto make_binary(A a, B b, F f = {}) {
   using NA = node_t<A>;
   using NB = node_t<B>;
   constexpr value_type va = value_of<NA>, vb = value_of<NB>;
@@ -735,7 +772,7 @@ template <class F, class A, class B>
                   "tdbg::rules: && and || combine booleans (comparisons, any/all, patience ...), but an operand "
                   "is a number; compare it first, e.g. x > 0");
   }
-  return binary_node<F, NA, NB>(to_node(std::move(a)), to_node(std::move(b)));
+  return binary_node<F, NA, NB>(to_node(std::move(a)), to_node(std::move(b)), f);
 }
 
 template <class A, class B>
@@ -814,6 +851,16 @@ template <node X>
 /// True where x is neither NaN nor ±inf.
 template <node X>
 [[nodiscard]] auto isfinite(X x) { return detail::make_unary(ops::isfinite_fn{}, std::move(x)); }
+
+/// Element-wise numpy isclose(a, b, rtol, atol, equal_nan): |a − b| <= atol + rtol·|b|, equal
+/// values (±inf too) are close, NaN only to NaN and only with equal_nan. A boolean of the wider
+/// kind of a and b. Throws usage_error for a negative or NaN tolerance.
+template <class A, class B> requires detail::binary_operands<A, B>
+[[nodiscard]] auto isclose(A a, B b, double rtol = 1e-5, double atol = 1e-8, bool equal_nan = false) {
+  if (!(rtol >= 0) || !(atol >= 0))
+    throw usage_error("isclose: rtol and atol must be >= 0, got " + format_number(rtol) + " and " + format_number(atol));
+  return detail::make_binary(std::move(a), std::move(b), ops::isclose_fn{rtol, atol, equal_nan});
+}
 
 /// lo <= x && x <= hi.
 template <node X, operand L, operand H>
