@@ -152,6 +152,12 @@ TEST_CASE("loaded rules equal the typed C++ rules: selections, element-wise func
                make_rule("r", any(fraction(w <= 0.0 && w > -3.0) > 0.3) || any(count(w) > 2.0)), src);
     check_same(load_cond("any(max(w - mean(w)) > 1)", "", "  w = collection(\"weights\")\n"),
                make_rule("r", any(max(w - mean(w)) > 1.0)), src);
+    // between over a selection: one fused typed level; bounds of any scalar kind
+    check_same(load_cond("any(fraction(between(w, lo, 1)) > 0.5) || any(count(between(w, -1, scalar(mean(tensor(\"loss\"))))) > 2)",
+                         "lo = -0.5", "  w = collection(\"weights\")\n"),
+               make_rule("r", any(fraction(between(w, param_("lo", -0.5), 1.0)) > 0.5) ||
+                                  any(count(between(w, -1.0, the(mean(tensor_named("loss"))))) > 2.0)),
+               src);
   }
   SECTION("stored reductions (reductions-only saves) through the erased nodes") {
     const auto st = collection("stored");

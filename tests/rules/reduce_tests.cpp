@@ -2,9 +2,12 @@
 // abs(), element-wise functions before reducing, stored reductions when the raw value is missing.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <utility>
+#include <vector>
 
 #include "probe.hpp"
 #include "test_source.hpp"
@@ -363,4 +366,57 @@ TEST_CASE("reductions of erased operands consume windows and equal the one-pass 
     CHECK(one(min(any_elements(t * 1.0)), inf_only) == -inf_v);
     CHECK(one(max(any_elements(abs(t))), inf_only) == inf_v);
   }
+}
+
+TEST_CASE("the sum accumulator reads packets or coefficients into the same partial sums", "[rules][reduce][packet]") {
+  // |x| over doubles is read a packet at a time (Eigen's vectorised abs); the same values through a
+  // functor without a packet form are read coefficient by coefficient. Both must give the same
+  // bits, whole or in windows of any multiple of 8, with a ragged tail.
+  struct scalar_abs {
+    double operator()(double x) const { return std::fabs(x); }
+  };
+  using map = Eigen::TensorMap<Eigen::Tensor<const double, 1, Eigen::RowMajor>>;
+  STATIC_REQUIRE(static_cast<bool>(
+      Eigen::TensorEvaluator<const decltype(std::declval<map>().abs()), Eigen::DefaultDevice>::PacketAccess));
+  STATIC_REQUIRE_FALSE(static_cast<bool>(
+      Eigen::TensorEvaluator<const decltype(std::declval<map>().unaryExpr(scalar_abs{})), Eigen::DefaultDevice>::PacketAccess));
+  for (const Eigen::Index n : {1, 7, 8, 9, 15, 16, 17, 63, 64, 1000, 1031}) {
+    std::vector<double> v(static_cast<std::size_t>(n));
+    for (Eigen::Index i = 0; i < n; ++i)  // magnitudes far apart: any change of order shows
+      v[static_cast<std::size_t>(i)] = (i % 3 == 0 ? 1e16 : 1.0) * (i % 2 ? -1.0 : 1.0) + 0.1 * static_cast<double>(i);
+    const map m(v.data(), n);
+    detail::sum_accumulator packets, coefficients, windows, scalar_windows;
+    packets.add(m.abs());
+    coefficients.add(m.unaryExpr(scalar_abs{}));
+    for (Eigen::Index off = 0; off < n; off += 16) {
+      const Eigen::Index len = std::min<Eigen::Index>(16, n - off);
+      const map w(v.data() + off, len);
+      windows.add(w.abs());
+      scalar_windows.add(w.unaryExpr(scalar_abs{}));
+    }
+    long double ref = 0;
+    for (double x : v) ref += std::fabs(static_cast<long double>(x));
+    INFO("n = " << n);
+    CHECK(same_bits(packets.result(), coefficients.result()));
+    CHECK(same_bits(windows.result(), packets.result()));
+    CHECK(same_bits(scalar_windows.result(), packets.result()));
+    CHECK(packets.result() == Approx(static_cast<double>(ref)).epsilon(1e-15));
+  }
+}
+
+TEST_CASE("a sum under an erased level runs in that level's loop (no buffer) and equals the typed sum",
+          "[rules][reduce][erased]") {
+  // an erased level's fused sum (add_to) equals the typed tree's one pass, for the summands it
+  // fuses (x, |x|, x²) and next to the ones it does not (the variance's second pass: windows)
+  const auto t = tensor_named("t");
+  const std::uint64_t b = detail::element_block;
+  const auto src = large(static_cast<std::size_t>(3 * b + 5), {{b + 2, -3.5}});
+  const auto typed = t * 2.0 - prev(t);
+  const any_elements erased_form(typed);
+  CHECK(same_bits(one(sum(typed), src), one(sum(erased_form), src)));
+  CHECK(same_bits(one(l1(typed), src), one(l1(erased_form), src)));
+  CHECK(same_bits(one(l2(typed), src), one(l2(erased_form), src)));
+  CHECK(same_bits(one(var_sample(typed), src), one(var_sample(erased_form), src)));  // fused mean, windowed squares
+  CHECK(same_bits(one(count(typed > 0.0), src), one(count(any_element_mask(any_elements(typed) > 0.0)), src)));
+  CHECK(same_bits(one(fraction(typed > 0.0), src), one(fraction(any_element_mask(typed > 0.0)), src)));
 }

@@ -12,13 +12,19 @@
 // its joints, so describe(), needs() and evaluation are those of the equivalent C++ rule.
 // Parameters become `param_(name, value)` nodes (they describe as their name), literals
 // `constant`s; arithmetic of two constants is folded (a constant is known at load time).
+// Fusion (speed; docs/rules.md, "Cost model"): a plain selection stays typed below unary
+// functions, reductions, and binary operators whose other operand is a selection or not
+// element-wise; prev/at/in_trial of a selection stay typed beside their erased node
+// (built::leaf) so that `-` `/` `==` `!=` `isclose` of the selection with one of them is one typed
+// loop; `between(sel, lo, hi)` is built typed.
 // Schedule, findings and message: rule_options.hpp (make_rule_options), shared with the headers
 // `tdbg compile` generates (codegen.hpp) — parameters are substituted into the message at load
 // time, the other placeholders are the engine's finding fields.
 //
 // Errors: syntax and semantic errors of the file, a bad override, a required parameter without
 // value, and what the engine refuses when the tree is built (a quantile outside [0, 1], clamp
-// with lo > hi, a window inside prev/in_mode/in_trial/the worker aggregates) are all collected
+// with lo > hi, a negative isclose tolerance, a window inside prev/in_mode/in_trial/the worker
+// aggregates) are all collected
 // and thrown as one parse_error with positioned diagnostics (file:line:col, source line, caret).
 #pragma once
 
@@ -608,6 +614,18 @@ class rule_builder {
       return apply_binary<r::ops::isclose_fn>(a[0], a[1], f);
     }
     if (e == "between") {
+      if (a[0].sel) {  // one fused loop over the selection: (x >= lo) && (x <= hi) typed
+        return visit_node<false>(a[1], [&](const auto& lo) -> built {
+          return visit_node<false>(a[2], [&](const auto& hi) -> built {
+            using L = std::remove_cvref_t<decltype(lo)>;
+            using H = std::remove_cvref_t<decltype(hi)>;
+            if constexpr (std::is_same_v<L, r::any_number> && std::is_same_v<H, r::any_number>)
+              return wrap(r::between(*a[0].sel, lo, hi), a[1].stateful || a[2].stateful);
+            else
+              throw build_failure{"internal: between's bounds are scalar numbers"};
+          });
+        });
+      }
       built lo = apply_binary<r::ops::greater_equal>(a[0], a[1]);
       built hi = apply_binary<r::ops::less_equal>(a[0], a[2]);
       return apply_binary<r::ops::logical_and>(lo, hi);

@@ -26,6 +26,9 @@
 //    level costs a few virtual calls per block and a pass over an 8 KiB buffer, not a pass over
 //    memory the size of the tensor. Windows nest: an erased level inside the typed subtree of
 //    another is asked for the same window (the protocol's window(), select.hpp).
+//  * A sum of x, |x| or x² (mean, sum, l1, l2, count, fraction) is fused instead: add_to() runs
+//    the typed subtree's loop window by window straight into the reduction's accumulator, so the
+//    last erased level below a reduction has no buffer at all (accumulate.hpp).
 //  * Under any other parent (an axis reduction, a class count, quantile) the whole tensor is
 //    filled once, lazily at the parent's first expr() (the parent's materialize() cannot know
 //    whether a window follows).
@@ -33,9 +36,10 @@
 // expression already computes in double (`.cast<double>()` of the stored type), float16/float32/
 // integers widen to double exactly, and reductions sum blocks in the same order as one pass
 // (reduce.hpp). The loader keeps plain selections typed below unary functions, time shifts,
-// reductions, and binary operators whose other operand is a selection or not element-wise, so
-// `mean(abs(sel))` has one erased level (abs over the typed selection), `mean(sel)` and
-// `count(sel == 0)` none.
+// reductions, and binary operators whose other operand is a selection or not element-wise (or
+// prev/at/in_trial of the same selection, for - / == != isclose), so `mean(sel)` and
+// `count(sel == 0)` have no erased level, and `mean(abs(sel))` and `l2(w - prev(w))` one, fused
+// into the reduction's sum (add_to).
 //
 // Run-time properties that the typed templates know statically are reported at run time:
 //  * stored reductions: an erased elements evaluator always offers stored(); stored_capable()
@@ -61,6 +65,7 @@
 
 #include "tdbg/core/dtype.hpp"
 #include "tdbg/core/error.hpp"
+#include "tdbg/rules/accumulate.hpp"
 #include "tdbg/rules/context.hpp"
 #include "tdbg/rules/expr.hpp"
 #include "tdbg/rules/ops.hpp"
@@ -102,6 +107,9 @@ struct erased_evaluator_base<expr_kind::elements> {
   virtual void fill(double* out) = 0;
   /// Evaluates elements [off, off + n) of the bound tensor into out[0, n).
   virtual void fill_block(std::uint64_t off, std::uint64_t n, double* out) = 0;
+  /// Adds f(x) of every element x of the bound tensor to acc, in windows of element_block and in
+  /// index order: the sum runs in the wrapped subtree's own loop, without a buffer.
+  virtual void add_to(sum_accumulator& acc, summand f) = 0;
   virtual void release() = 0;
   [[nodiscard]] virtual std::optional<double> stored(const context& c, const std::string& t, reduction r) const = 0;
   [[nodiscard]] virtual bool stored_capable() const = 0;
@@ -183,6 +191,30 @@ class evaluator_model<expr_kind::elements, X> final : public erased_evaluator_ba
       }
       std::copy_n(whole_.data() + off, n, out);
     }
+  }
+  void add_to(sum_accumulator& acc, summand f) override {
+    const dtype d = ev_.type();
+    ev_.materialize(d);
+    prepared_ = false;
+    const std::uint64_t n = ev_.size();
+    visit_element_type(d, [&](auto tag) {
+      using T = decltype(tag);
+      const auto add = [&](const auto& x) {
+        switch (f) {
+          case summand::value: acc.add(x); break;
+          case summand::abs: acc.add(x.abs()); break;
+          case summand::square: acc.add(x.square()); break;
+        }
+      };
+      if constexpr (has_window<typename X::evaluator>) {
+        for (std::uint64_t off = 0; off < n; off += element_block) {
+          ev_.window(off, std::min(element_block, n - off));
+          add(ev_.template expr<T>());
+        }
+      } else {
+        add(ev_.template expr<T>());
+      }
+    });  // prepared_ is false: a later fill or window materializes again
   }
   void release() override {
     prepared_ = false;
@@ -330,6 +362,13 @@ class erased {
         whole_pending_ = false;
       }
       return detail::flat_map<double>(buffer_.data(), static_cast<Eigen::Index>(view_));
+    }
+    /// A sum fused into the wrapped subtree (reduce.hpp): no buffer.
+    void add_to(detail::sum_accumulator& acc, detail::summand f)
+      requires(K == expr_kind::elements)
+    {
+      whole_pending_ = false;
+      ev_->add_to(acc, f);
     }
     void release()
       requires(K == expr_kind::elements)

@@ -26,6 +26,10 @@
 // do not depend on the windows: the partial sums carry over from window to window, and every
 // window but the last is a multiple of eight elements, so each element lands in the same partial
 // sum in the same order as in one pass; min/max take elements in index order either way.
+// Sums of x, |x| or x² over a type-erased operand (mean, sum, l1, l2, count, fraction, the mean
+// of a variance) are fused into it instead: the erased level runs its own loop straight into the
+// accumulator, window by window, with no buffer between them (erased.hpp, add_to).
+// The accumulators are in accumulate.hpp.
 // NaN in → NaN out (min/max included); quantile copies the elements to sort.
 // Empty tensors: sum 0, prod 1, l1 0, l2 0; min, max, max_abs, mean, std, var, fractions and
 // quantiles NaN. One element: var_pop/std_pop 0, var_sample/std_sample NaN.
@@ -49,6 +53,7 @@
 #include <unsupported/Eigen/CXX11/Tensor>
 
 #include "tdbg/core/reduction.hpp"
+#include "tdbg/rules/accumulate.hpp"
 #include "tdbg/rules/expr.hpp"
 #include "tdbg/rules/ops.hpp"
 #include "tdbg/rules/select.hpp"
@@ -60,75 +65,6 @@ namespace detail {
 inline constexpr double nan_v = std::numeric_limits<double>::quiet_NaN();
 
 using scalar0 = Eigen::Tensor<double, 0, Eigen::RowMajor>;
-
-/// Elements per window when a reduction consumes a buffered operand (8 KiB of doubles).
-inline constexpr std::uint64_t element_block = 1024;
-static_assert(element_block % 8 == 0, "windows must keep the partial sums' order (see the header comment)");
-
-/// Calls f(n, evaluator) for an Eigen expression of n coefficients, through its TensorEvaluator
-/// (no temporary).
-template <class X, class F>
-void with_evaluator(const X& x, F&& f) {
-  using evaluator_t = Eigen::TensorEvaluator<const X, Eigen::DefaultDevice>;
-  const Eigen::DefaultDevice device;
-  evaluator_t ev(x, device);
-  ev.evalSubExprsIfNeeded(nullptr);
-  const Eigen::Index n = Eigen::internal::array_prod(ev.dimensions());
-  f(n, ev);
-  ev.cleanup();
-}
-
-/// The sum of the coefficients of Eigen expressions, in double, added window after window. Each
-/// coefficient goes into one of eight independent double partial sums (by its index mod 8), added
-/// pairwise at the end: the compiler vectorises the loop (a float tensor streams at memory
-/// bandwidth: benchmarks/rules_mean_abs.cpp) where Eigen's own reduction of a float→double
-/// conversion is bound by the conversion (about half as fast). Windows added before the last
-/// must be multiples of 8 coefficients (then the result equals one pass over them all).
-/// Accuracy: every coefficient is added in double; the rounding error is at most about
-/// (n/8 + 3) · 2^-53 · Σ|x_i| (e.g. 1.5e-11 relative for 2^20 elements; typically far less),
-/// below the 2^-24 rounding of float32 data. NaN and ±inf propagate as in any order of sums.
-class sum_accumulator {
- public:
-  template <class X>
-  void add(const X& x) {
-    with_evaluator(x, [&](const Eigen::Index n, const auto& ev) {
-      double a[8] = {a_[0], a_[1], a_[2], a_[3], a_[4], a_[5], a_[6], a_[7]};
-      Eigen::Index i = 0;
-      for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; ++j) a[j] += static_cast<double>(ev.coeff(i + j));
-      for (; i < n; ++i) a[0] += static_cast<double>(ev.coeff(i));
-      for (int j = 0; j < 8; ++j) a_[j] = a[j];
-    });
-  }
-  [[nodiscard]] double result() const {
-    return ((a_[0] + a_[1]) + (a_[2] + a_[3])) + ((a_[4] + a_[5]) + (a_[6] + a_[7]));
-  }
-
- private:
-  double a_[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-};
-
-/// The minimum or maximum of the coefficients of Eigen expressions, in index order; NaN as soon
-/// as one coefficient is NaN (a plain comparison would skip it).
-template <bool IsMax>
-class extremum_accumulator {
- public:
-  template <class X>
-  void add(const X& x) {
-    with_evaluator(x, [&](const Eigen::Index n, const auto& ev) {
-      double m = m_;
-      for (Eigen::Index i = 0; i < n && !std::isnan(m); ++i) {
-        const auto t = static_cast<double>(ev.coeff(i));
-        if (std::isnan(t) || (IsMax ? t > m : t < m)) m = t;
-      }
-      m_ = m;
-    });
-  }
-  [[nodiscard]] double result() const { return m_; }
-
- private:
-  double m_ = IsMax ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
-};
 
 struct identity_of {
   template <class X>
@@ -157,11 +93,29 @@ struct unary_of {
   }
 };
 
-/// Σ f(x) over an elements source (f maps an Eigen expression to an Eigen expression).
+/// The summand of a fused sum for f, if it has one.
+template <class F>
+inline constexpr bool has_summand = std::is_same_v<F, identity_of> || std::is_same_v<F, abs_of> ||
+                                    std::is_same_v<F, square_of>;
+template <class F>
+constexpr summand summand_of() {
+  if constexpr (std::is_same_v<F, abs_of>)
+    return summand::abs;
+  else if constexpr (std::is_same_v<F, square_of>)
+    return summand::square;
+  else
+    return summand::value;
+}
+
+/// Σ f(x) over an elements source (f maps an Eigen expression to an Eigen expression). A source
+/// that can fuse the sum into its own loop (a type-erased level: add_to) does so for x, |x|, x².
 template <class S, class F = identity_of>
 double window_sum(const S& xs, F f = {}) {
   sum_accumulator acc;
-  xs.each([&](const auto& x) { acc.add(f(x)); });
+  if constexpr (has_summand<F> && requires { xs.add_to(acc, summand::value); })
+    xs.add_to(acc, summand_of<F>());
+  else
+    xs.each([&](const auto& x) { acc.add(f(x)); });
   return acc.result();
 }
 /// max (IsMax) or min of f(x) over an elements source.
@@ -199,6 +153,12 @@ struct windowed_elements {
       e.window(off, std::min(element_block, n - off));
       f(e.template expr<double>());
     }
+  }
+  /// The sum fused into the evaluator (erased.hpp: the erased subtree's own loop, no buffer).
+  void add_to(sum_accumulator& acc, summand f) const
+    requires requires(Ev& ev, sum_accumulator& a) { ev.add_to(a, summand::value); }
+  {
+    e.add_to(acc, f);
   }
 };
 
