@@ -37,7 +37,7 @@
 // integers widen to double exactly, and reductions sum blocks in the same order as one pass
 // (reduce.hpp). The loader keeps plain selections typed below unary functions, time shifts,
 // reductions, and binary operators whose other operand is a selection or not element-wise (or
-// prev/at/in_trial of the same selection, for - / == != isclose), so `mean(sel)` and
+// prev/at/in_trial of a selection, for - / == != isclose), so `mean(sel)` and
 // `count(sel == 0)` have no erased level, and `mean(abs(sel))` and `l2(w - prev(w))` one, fused
 // into the reduction's sum (add_to).
 //
