@@ -113,6 +113,15 @@ built wrap(N n, bool stateful) {
   return make_built(std::move(n), t, stateful);
 }
 
+/// A time shift or other-trial view of a plain selection: erased like any node, and kept typed in
+/// built::leaf (non-stateful).
+template <class N>
+built wrap_leaf(N n) {
+  built out = wrap(n, false);
+  out.leaf.emplace(std::move(n));
+  return out;
+}
+
 /// Calls f with the node of `b` as an erased (or typed selection) node; constants become
 /// param/constant/bool nodes. Without KeepSelection, selections are erased too.
 template <bool KeepSelection, class F>
@@ -608,10 +617,12 @@ class rule_builder {
       return fold_or(a[0], [&](double x) { return r::ops::clamp_fn{lo, hi}(x); }, r::ops::clamp_fn{lo, hi});
     }
     if (e == "isclose") {
-      const r::ops::isclose_fn f{a.size() > 2 ? constant_number(a[2]) : 1e-5, a.size() > 3 ? constant_number(a[3]) : 1e-8,
-                                 a.size() > 4 && std::get<bool>(*a[4].constant)};
-      if (!(f.rtol >= 0) || !(f.atol >= 0)) throw build_failure{"isclose: rtol and atol must be >= 0"};
-      return apply_binary<r::ops::isclose_fn>(a[0], a[1], f);
+      const r::ops::isclose_fn defaults;
+      return apply_binary<r::ops::isclose_fn>(
+          a[0], a[1],
+          r::ops::isclose_fn::checked(a.size() > 2 ? constant_number(a[2]) : defaults.rtol,
+                                      a.size() > 3 ? constant_number(a[3]) : defaults.atol,
+                                      a.size() > 4 && std::get<bool>(*a[4].constant)));
     }
     if (e == "between") {
       if (a[0].sel) {  // one fused loop over the selection: (x >= lo) && (x <= hi) typed
@@ -709,9 +720,10 @@ class rule_builder {
         if constexpr (N::value == r::value_type::number) {
           if (e == "prev" || e == "at_steps_back") {
             auto shifted = e == "prev" ? r::prev(n, k) : r::at_steps_back(n, k);
-            built out = wrap(shifted, false);
-            if constexpr (std::is_same_v<N, r::selection>) out.leaf.emplace(std::move(shifted));
-            return out;
+            if constexpr (std::is_same_v<N, r::selection>)
+              return wrap_leaf(std::move(shifted));
+            else
+              return wrap(std::move(shifted), false);
           }
           if constexpr (std::is_same_v<N, r::selection>) {
             // x - prev(x) over the erased selection: one instantiation for every elements operand
@@ -744,12 +756,7 @@ class rule_builder {
     // Across modes, trials, workers.
     if (e == "in_mode" || e == "in_trial") {
       refuse_stateful(a[0], s.name);
-      if (e == "in_trial" && a[0].sel) {  // kept typed too (see built::leaf)
-        auto other = r::in_trial(*a[0].sel, string_arg(1));
-        built out = wrap(other, false);
-        out.leaf.emplace(std::move(other));
-        return out;
-      }
+      if (e == "in_trial" && a[0].sel) return wrap_leaf(r::in_trial(*a[0].sel, string_arg(1)));
       return visit_node<false>(a[0], [&](const auto& n) -> built {
         if (e == "in_mode") return wrap(r::in_mode(n, std::get<tdbg::mode>(*a[1].constant)), false);
         return wrap(r::in_trial(n, string_arg(1)), false);

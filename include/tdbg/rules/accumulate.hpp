@@ -148,4 +148,39 @@ class extremum_accumulator {
 /// What a sum fused into a type-erased level adds up (reduce.hpp's window_sum, erased.hpp).
 enum class summand : std::uint8_t { value, abs, square };
 
+/// The maps of an Eigen expression that a reduction sums: x, |x|, x². The fused sum (erased.hpp)
+/// applies the very functor the reduction asked for (with_summand), so both paths add the same
+/// expression.
+struct identity_of {
+  static constexpr summand summand_kind = summand::value;
+  template <class X>
+  const X& operator()(const X& x) const noexcept {
+    return x;
+  }
+};
+struct abs_of {
+  static constexpr summand summand_kind = summand::abs;
+  template <class X>
+  auto operator()(const X& x) const {
+    return x.abs();
+  }
+};
+struct square_of {
+  static constexpr summand summand_kind = summand::square;
+  template <class X>
+  auto operator()(const X& x) const {
+    return x.square();
+  }
+};
+
+/// Calls f with the map (identity_of, abs_of or square_of) of summand s.
+template <class F>
+void with_summand(summand s, F&& f) {
+  switch (s) {
+    case summand::value: f(identity_of{}); return;
+    case summand::abs: f(abs_of{}); return;
+    case summand::square: f(square_of{}); return;
+  }
+}
+
 }  // namespace tdbg::rules::detail

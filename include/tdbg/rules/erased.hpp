@@ -199,13 +199,7 @@ class evaluator_model<expr_kind::elements, X> final : public erased_evaluator_ba
     const std::uint64_t n = ev_.size();
     visit_element_type(d, [&](auto tag) {
       using T = decltype(tag);
-      const auto add = [&](const auto& x) {
-        switch (f) {
-          case summand::value: acc.add(x); break;
-          case summand::abs: acc.add(x.abs()); break;
-          case summand::square: acc.add(x.square()); break;
-        }
-      };
+      const auto add = [&](const auto& x) { with_summand(f, [&](auto map) { acc.add(map(x)); }); };
       if constexpr (has_window<typename X::evaluator>) {
         for (std::uint64_t off = 0; off < n; off += element_block) {
           ev_.window(off, std::min(element_block, n - off));

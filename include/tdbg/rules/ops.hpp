@@ -150,6 +150,11 @@ struct isclose_fn {
   static constexpr bool describe_call = true;
   double rtol = 1e-5, atol = 1e-8;
   bool equal_nan = false;
+  /// The functor, or usage_error for a negative or NaN tolerance.
+  static isclose_fn checked(double rtol, double atol, bool equal_nan) {
+    if (!(rtol >= 0) || !(atol >= 0)) throw usage_error("isclose: rtol and atol must be >= 0");
+    return isclose_fn{rtol, atol, equal_nan};
+  }
   double operator()(double a, double b) const noexcept {
     if (a == b) return 1.0;
     if (std::isfinite(a) && std::isfinite(b) && std::fabs(a - b) <= atol + rtol * std::fabs(b)) return 1.0;
@@ -856,10 +861,9 @@ template <node X>
 /// values (±inf too) are close, NaN only to NaN and only with equal_nan. A boolean of the wider
 /// kind of a and b. Throws usage_error for a negative or NaN tolerance.
 template <class A, class B> requires detail::binary_operands<A, B>
-[[nodiscard]] auto isclose(A a, B b, double rtol = 1e-5, double atol = 1e-8, bool equal_nan = false) {
-  if (!(rtol >= 0) || !(atol >= 0))
-    throw usage_error("isclose: rtol and atol must be >= 0, got " + format_number(rtol) + " and " + format_number(atol));
-  return detail::make_binary(std::move(a), std::move(b), ops::isclose_fn{rtol, atol, equal_nan});
+[[nodiscard]] auto isclose(A a, B b, double rtol = ops::isclose_fn{}.rtol, double atol = ops::isclose_fn{}.atol,
+                          bool equal_nan = false) {
+  return detail::make_binary(std::move(a), std::move(b), ops::isclose_fn::checked(rtol, atol, equal_nan));
 }
 
 /// lo <= x && x <= hi.

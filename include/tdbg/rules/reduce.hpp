@@ -66,24 +66,6 @@ inline constexpr double nan_v = std::numeric_limits<double>::quiet_NaN();
 
 using scalar0 = Eigen::Tensor<double, 0, Eigen::RowMajor>;
 
-struct identity_of {
-  template <class X>
-  const X& operator()(const X& x) const noexcept {
-    return x;
-  }
-};
-struct abs_of {
-  template <class X>
-  auto operator()(const X& x) const {
-    return x.abs();
-  }
-};
-struct square_of {
-  template <class X>
-  auto operator()(const X& x) const {
-    return x.square();
-  }
-};
 template <class Fn>
 struct unary_of {
   Fn fn{};
@@ -93,27 +75,13 @@ struct unary_of {
   }
 };
 
-/// The summand of a fused sum for f, if it has one.
-template <class F>
-inline constexpr bool has_summand = std::is_same_v<F, identity_of> || std::is_same_v<F, abs_of> ||
-                                    std::is_same_v<F, square_of>;
-template <class F>
-constexpr summand summand_of() {
-  if constexpr (std::is_same_v<F, abs_of>)
-    return summand::abs;
-  else if constexpr (std::is_same_v<F, square_of>)
-    return summand::square;
-  else
-    return summand::value;
-}
-
 /// Σ f(x) over an elements source (f maps an Eigen expression to an Eigen expression). A source
 /// that can fuse the sum into its own loop (a type-erased level: add_to) does so for x, |x|, x².
 template <class S, class F = identity_of>
 double window_sum(const S& xs, F f = {}) {
   sum_accumulator acc;
-  if constexpr (has_summand<F> && requires { xs.add_to(acc, summand::value); })
-    xs.add_to(acc, summand_of<F>());
+  if constexpr (requires { F::summand_kind; xs.add_to(acc, F::summand_kind); })
+    xs.add_to(acc, F::summand_kind);
   else
     xs.each([&](const auto& x) { acc.add(f(x)); });
   return acc.result();
