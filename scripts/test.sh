@@ -2,7 +2,7 @@
 # Builds tdbg and runs its whole test suite twice, from the repository root:
 #   build/release  RelWithDebInfo
 #   build/asan     Debug, clang 14, AddressSanitizer + UndefinedBehaviorSanitizer (TDBG_SANITIZE=ON),
-#                  without LibTorch and the examples
+#                  without LibTorch, the examples, and the packaging and header-check test layers
 # Both runs always happen; the script exits non-zero if either fails, and its last line sums up
 # both. Release uses CMake's default compiler (g++) or $CXX; the sanitizer build uses clang++ unless $CXX is set.
 set -uo pipefail
@@ -51,8 +51,11 @@ asan_cxx=()
 if [ -z "${CXX:-}" ] && command -v clang++ >/dev/null 2>&1; then asan_cxx=(-DCMAKE_CXX_COMPILER=clang++); fi
 # LibTorch (a g++-built binary library) is left out of the sanitizer build: its integration and
 # examples are built and tested in the release build.
-# The examples (run as tests in the release build) are left out of it too, to keep CI's time down.
-run_build asan -DCMAKE_BUILD_TYPE=Debug -DTDBG_SANITIZE=ON -DTDBG_BUILD_BENCHMARKS=OFF -DTDBG_BUILD_EXAMPLES=OFF -DTDBG_WITH_TORCH=OFF "${asan_cxx[@]}" || status=1
+# The examples (run as tests in the release build) are left out of it too, to keep CI's time down,
+# and so are two test layers that check the build, not tdbg's code: packaging (tests/cmake, which
+# builds consumer projects without sanitizers) and header self-containment (tests/headers, pure
+# compile checks).
+run_build asan -DCMAKE_BUILD_TYPE=Debug -DTDBG_SANITIZE=ON -DTDBG_BUILD_BENCHMARKS=OFF -DTDBG_BUILD_EXAMPLES=OFF -DTDBG_WITH_TORCH=OFF "-DTDBG_SKIP_TEST_LAYERS=cmake;headers" "${asan_cxx[@]}" || status=1
 
 echo "test.sh: ${result[release]}; ${result[asan]}; total ${SECONDS}s"
 exit $status

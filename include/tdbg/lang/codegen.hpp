@@ -1,8 +1,10 @@
 // tdbg/lang/codegen.hpp — the build-time path of the `.rule` language: `.rule` files → a C++
 // header in which every rule is a typed expression of the engine vocabulary (tdbg::rules), with
 // its parameters as constructor arguments. `tdbg compile` is its command-line front.
-// Layer: lang (load.hpp — so this header instantiates the X3 grammar: include it in one
-// translation unit per program — rule_options.hpp, function_table.hpp).
+// Layer: lang (rule_options.hpp, function_table.hpp; load.hpp and parse.hpp in the header-only
+// form, which then instantiates the X3 grammar and the vocabulary: include it in one translation
+// unit per program. Under TDBG_LANG_SEPARATE it calls them through entry.hpp and compiles in
+// seconds.)
 //
 //   std::string header = tdbg::lang::generate_header({"rules/vanishing_gradient.rule"}, {.ns = "my_rules"});
 //
@@ -63,11 +65,18 @@
 #include "tdbg/lang/diagnostics.hpp"
 #include "tdbg/lang/entry.hpp"
 #include "tdbg/lang/function_table.hpp"
-#include "tdbg/lang/load.hpp"
 #include "tdbg/lang/model.hpp"
 #include "tdbg/lang/overrides.hpp"
-#include "tdbg/lang/parse.hpp"
 #include "tdbg/lang/rule_options.hpp"
+
+// load_rules_text() and parse() are called through their declarations (entry.hpp); the
+// header-only form needs their inline definitions here too. Under TDBG_LANG_SEPARATE this header
+// instantiates neither the X3 grammar nor the rule vocabulary: parse.hpp and load.hpp are
+// compiled in translation units of their own (cmake/TdbgLang.cmake).
+#if !defined(TDBG_LANG_SEPARATE)
+#include "tdbg/lang/load.hpp"
+#include "tdbg/lang/parse.hpp"
+#endif
 
 namespace tdbg::lang {
 

@@ -10,8 +10,10 @@
 //  * header-only (default): include tdbg/lang/lang.hpp in ONE translation unit of the program;
 //    the entry points are inline functions defined there.
 //  * separate compilation: define TDBG_LANG_SEPARATE for every translation unit of the program
-//    (a compile definition) and compile tdbg/lang/implementation.hpp in exactly one of them —
-//    the CMake function tdbg_add_lang_library(name) makes that library for you. Every other
+//    (a compile definition) and compile tdbg/lang/implementation.hpp in exactly one of them, or
+//    parse.hpp, load.hpp and codegen.hpp in one each (under TDBG_LANG_SEPARATE, each defines its
+//    own entry points and calls the others through these declarations) — the CMake function
+//    tdbg_add_lang_library(name) makes that library for you. Every other
 //    translation unit includes tdbg/lang/lang.hpp and gets these declarations only: it compiles
 //    in seconds. The entry points are then ordinary (non-inline) functions.
 #pragma once

@@ -5,7 +5,9 @@
 //   // tdbg_lang.cpp, compiled with -DTDBG_LANG_SEPARATE like the rest of the program
 //   #include <tdbg/lang/implementation.hpp>
 //
-// or let CMake do it: tdbg_add_lang_library(my_lang) then target_link_libraries(app PRIVATE my_lang).
+// or let CMake do it: tdbg_add_lang_library(my_lang) then target_link_libraries(app PRIVATE my_lang)
+// (which compiles the three headers below as three translation units instead, so that the small
+// parts compile beside the loader, and the loader with line tables only: cmake/TdbgLang.cmake).
 // Layer: lang (parse.hpp, load.hpp, codegen.hpp — the X3 grammar and the rule builder).
 #pragma once
 

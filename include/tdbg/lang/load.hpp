@@ -1,7 +1,8 @@
 // tdbg/lang/load.hpp — the run-time path of the `.rule` language: parse, check, apply parameter
 // overrides, and build tdbg::rules::any_rule objects from the engine's node templates.
-// Layer: lang (parse.hpp — so this header instantiates the X3 grammar: include it in one
-// translation unit per program — overrides.hpp, rules/rules.hpp).
+// Layer: lang (overrides.hpp, rules/rules.hpp; parse.hpp in the header-only form). This header
+// instantiates the whole rule vocabulary over erased nodes (and, header-only, the X3 grammar):
+// include it in one translation unit per program (tdbg/lang/entry.hpp).
 //
 //   auto rules = tdbg::lang::load_rules("rules/vanishing_gradient.rule", {"vanishing_gradient.threshold=1e-6"});
 //   for (auto& r : rules) for (step_t s : r.steps(src)) r.evaluate(src, s);
@@ -49,9 +50,15 @@
 #include "tdbg/lang/function_table.hpp"
 #include "tdbg/lang/model.hpp"
 #include "tdbg/lang/overrides.hpp"
-#include "tdbg/lang/parse.hpp"
 #include "tdbg/lang/rule_options.hpp"
 #include "tdbg/rules/rules.hpp"
+
+// parse() is called through its declaration (entry.hpp); the header-only form needs its inline
+// definition here too. Under TDBG_LANG_SEPARATE this header does not instantiate the X3 grammar:
+// parse.hpp is compiled in a translation unit of its own (cmake/TdbgLang.cmake).
+#if !defined(TDBG_LANG_SEPARATE)
+#include "tdbg/lang/parse.hpp"
+#endif
 
 namespace tdbg::lang {
 
