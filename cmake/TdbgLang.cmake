@@ -13,15 +13,15 @@
 # tdbg/lang/implementation.hpp in one: see tdbg/lang/entry.hpp.)
 #
 # The library has one translation unit per part, each including its header first (which is also
-# that header's self-containment check in tdbg's own build): parse.hpp (the X3 grammar and the
-# checker, ~15 s), load.hpp (the rule vocabulary over erased nodes: the big one, ~4.5 min and
-# ~7 GB at -O2 with g++ 12) and codegen.hpp (seconds). With two or more build jobs the small
-# ones compile beside the big one.
+# that header's self-containment check in tdbg's own build): load.hpp and load_operators.hpp (the
+# rule vocabulary over erased nodes, and the binary operators over every pair of operand kinds:
+# the two big ones), parse.hpp (the X3 grammar and the checker, ~15 s) and codegen.hpp (seconds).
+# With two or more build jobs they compile side by side.
 #
 # Debug information: in the configurations that ask for it (Debug, RelWithDebInfo) the loader's
-# unit gets line tables only (-g1): full debug information of its instantiations nearly doubles
-# its compiler's memory (about 12 GB instead of 7 at -O2) and adds a third to its time, which a
-# 2-core, small-memory machine cannot afford. Backtraces and line breakpoints still work. Set
+# units get line tables only (-g1): full debug information of their instantiations nearly
+# doubles the compiler's memory (for the loader in one unit: about 12 GB instead of 7 at -O2)
+# and adds a third to its time. Backtraces and line breakpoints still work. Set
 # TDBG_LANG_FULL_DEBUG_INFO=ON to keep the configuration's own -g there.
 include_guard(GLOBAL)
 
@@ -34,7 +34,7 @@ function(tdbg_add_lang_library name)
                         "(find_package(tdbg) or add tdbg's source tree first)")
   endif()
   set(sources "")
-  foreach(part IN ITEMS load parse codegen)
+  foreach(part IN ITEMS load load_operators parse codegen)
     set(source "${CMAKE_CURRENT_BINARY_DIR}/${name}_tdbg_lang_${part}.cpp")
     # CONFIGURE rewrites the file only when its content changes: no needless rebuild.
     file(CONFIGURE OUTPUT "${source}" CONTENT
@@ -46,9 +46,9 @@ function(tdbg_add_lang_library name)
   target_compile_definitions(${name} PUBLIC TDBG_LANG_SEPARATE)
   target_compile_features(${name} PUBLIC cxx_std_20)
   if(NOT TDBG_LANG_FULL_DEBUG_INFO AND CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
-    # Listed first, the loader's unit also starts first.
-    list(GET sources 0 load_source)
-    set_property(SOURCE "${load_source}" TARGET_DIRECTORY ${name} APPEND PROPERTY
+    # Listed first, the loader's units also start first.
+    list(SUBLIST sources 0 2 loader_sources)
+    set_property(SOURCE ${loader_sources} TARGET_DIRECTORY ${name} APPEND PROPERTY
                  COMPILE_OPTIONS "$<$<CONFIG:Debug,RelWithDebInfo>:-g1>")
   endif()
 endfunction()

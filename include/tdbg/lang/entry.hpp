@@ -11,8 +11,9 @@
 //    the entry points are inline functions defined there.
 //  * separate compilation: define TDBG_LANG_SEPARATE for every translation unit of the program
 //    (a compile definition) and compile tdbg/lang/implementation.hpp in exactly one of them, or
-//    parse.hpp, load.hpp and codegen.hpp in one each (under TDBG_LANG_SEPARATE, each defines its
-//    own entry points and calls the others through these declarations) — the CMake function
+//    parse.hpp, load.hpp, load_operators.hpp and codegen.hpp in one each (under
+//    TDBG_LANG_SEPARATE, each defines its own functions and calls the others' through their
+//    declarations) — the CMake function
 //    tdbg_add_lang_library(name) makes that library for you. Every other
 //    translation unit includes tdbg/lang/lang.hpp and gets these declarations only: it compiles
 //    in seconds. The entry points are then ordinary (non-inline) functions.

@@ -6,9 +6,10 @@
 //   #include <tdbg/lang/implementation.hpp>
 //
 // or let CMake do it: tdbg_add_lang_library(my_lang) then target_link_libraries(app PRIVATE my_lang)
-// (which compiles the three headers below as three translation units instead, so that the small
-// parts compile beside the loader, and the loader with line tables only: cmake/TdbgLang.cmake).
-// Layer: lang (parse.hpp, load.hpp, codegen.hpp — the X3 grammar and the rule builder).
+// (which compiles the four headers below as four translation units instead, side by side, and
+// the loader's two with line tables only: cmake/TdbgLang.cmake).
+// Layer: lang (parse.hpp, load.hpp, load_operators.hpp, codegen.hpp — the X3 grammar and the rule
+// builder).
 #pragma once
 
 #if !defined(TDBG_LANG_SEPARATE)
@@ -17,4 +18,5 @@
 
 #include "tdbg/lang/codegen.hpp"
 #include "tdbg/lang/load.hpp"
+#include "tdbg/lang/load_operators.hpp"
 #include "tdbg/lang/parse.hpp"

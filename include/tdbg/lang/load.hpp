@@ -48,119 +48,25 @@
 #include "tdbg/lang/diagnostics.hpp"
 #include "tdbg/lang/entry.hpp"
 #include "tdbg/lang/function_table.hpp"
+#include "tdbg/lang/load_support.hpp"
 #include "tdbg/lang/model.hpp"
 #include "tdbg/lang/overrides.hpp"
 #include "tdbg/lang/rule_options.hpp"
 #include "tdbg/rules/rules.hpp"
 
-// parse() is called through its declaration (entry.hpp); the header-only form needs its inline
-// definition here too. Under TDBG_LANG_SEPARATE this header does not instantiate the X3 grammar:
-// parse.hpp is compiled in a translation unit of its own (cmake/TdbgLang.cmake).
+// parse() and the binary operators are called through their declarations (entry.hpp,
+// load_support.hpp); the header-only form needs their inline definitions here too. Under
+// TDBG_LANG_SEPARATE this header instantiates neither the X3 grammar nor the operators:
+// parse.hpp and load_operators.hpp are compiled in translation units of their own
+// (cmake/TdbgLang.cmake).
 #if !defined(TDBG_LANG_SEPARATE)
+#include "tdbg/lang/load_operators.hpp"
 #include "tdbg/lang/parse.hpp"
 #endif
 
 namespace tdbg::lang {
 
 namespace detail {
-
-namespace r = tdbg::rules;
-
-/// A built (sub)expression: a constant known at load time, a typed selection, or an erased node.
-struct built {
-  lang::type t;
-  std::optional<value> constant;  ///< for constants
-  std::string param;              ///< the parameter a number constant came from ("" for a literal)
-  std::optional<r::selection> sel;
-  /// prev/at_steps_back/in_trial of a plain selection, kept typed beside its erased `node` so that
-  /// a binary operator with the selection fuses them (apply_binary)
-  std::optional<std::variant<r::shift_node<r::selection>, r::in_trial_node<r::selection>>> leaf;
-  std::variant<std::monostate, r::any_number, r::any_boolean, r::any_per_tensor_number, r::any_per_tensor_boolean,
-               r::any_elements, r::any_element_mask>
-      node;
-  bool stateful = false;  ///< contains a window, running value, patience or then
-};
-
-/// A failure while building, positioned by the caller.
-struct build_failure {
-  std::string message;
-};
-
-template <class N>
-built make_built(N n, lang::type t, bool stateful) {
-  built b;
-  b.t = t;
-  b.stateful = stateful;
-  if constexpr (std::is_same_v<N, r::selection>) {
-    b.sel = std::move(n);
-  } else {
-    using E = r::erased<N::kind, N::value>;
-    if constexpr (std::is_same_v<N, E>)
-      b.node = std::move(n);
-    else
-      b.node = E(std::move(n));
-  }
-  return b;
-}
-
-inline lang::type type_of_kind(r::expr_kind k, r::value_type v) {
-  const value_kind vk = v == r::value_type::number ? value_kind::number : value_kind::boolean;
-  switch (k) {
-    case r::expr_kind::elements: return type{shape::elements, vk};
-    case r::expr_kind::per_tensor: return type{shape::per_tensor, vk};
-    case r::expr_kind::scalar: break;
-  }
-  return type{shape::scalar, vk};
-}
-
-/// Wraps a typed node into a built value with the type its kind says.
-template <class N>
-built wrap(N n, bool stateful) {
-  const lang::type t = type_of_kind(N::kind, N::value);
-  return make_built(std::move(n), t, stateful);
-}
-
-/// A time shift or other-trial view of a plain selection: erased like any node, and kept typed in
-/// built::leaf (non-stateful).
-template <class N>
-built wrap_leaf(N n) {
-  built out = wrap(n, false);
-  out.leaf.emplace(std::move(n));
-  return out;
-}
-
-/// Calls f with the node of `b` as an erased (or typed selection) node; constants become
-/// param/constant/bool nodes. Without KeepSelection, selections are erased too.
-template <bool KeepSelection, class F>
-auto visit_node(const built& b, F&& f) -> decltype(f(std::declval<const r::any_number&>())) {
-  using R = decltype(f(std::declval<const r::any_number&>()));
-  if (b.constant) {
-    if (const double* d = std::get_if<double>(&*b.constant)) {
-      if (!b.param.empty()) return f(r::any_number(r::param_(b.param, *d)));
-      return f(r::any_number(r::constant{*d}));
-    }
-    if (const bool* v = std::get_if<bool>(&*b.constant)) return f(r::any_boolean(r::truth(*v)));
-    throw build_failure{"a " + std::string(value_kind_name(kind_of(*b.constant))) + " is not an expression here"};
-  }
-  if (b.sel) {
-    if constexpr (KeepSelection)
-      return f(*b.sel);
-    else
-      return f(r::any_elements(*b.sel));
-  }
-  return std::visit(
-      [&](const auto& n) -> R {
-        using N = std::remove_cvref_t<decltype(n)>;
-        if constexpr (std::is_same_v<N, std::monostate>)
-          throw build_failure{"internal: an expression was not built"};
-        else
-          return f(n);
-      },
-      b.node);
-}
-
-inline double constant_number(const built& b) { return std::get<double>(*b.constant); }
-
 
 /// Binds the vocabulary extensions of the built-in rule library (history.hpp, axis.hpp, isnan,
 /// exists): each calls tdbg::rules::<engine_name>(args...) in the table's argument order.
@@ -483,62 +389,7 @@ class rule_builder {
     return out;
   }
 
-  /// x F y for operands visited as nodes (typed selections included).
-  template <class F, class A, class B>
-  static built combine(const A& x, const B& y, bool stateful, F f = {}) {
-    constexpr bool nums = A::value == r::value_type::number && B::value == r::value_type::number;
-    constexpr bool bools = A::value == r::value_type::boolean && B::value == r::value_type::boolean;
-    constexpr bool ok = F::cls == r::op_class::arithmetic || F::cls == r::op_class::ordering ? nums
-                        : F::cls == r::op_class::equality                                   ? (nums || bools)
-                                                                                            : bools;
-    if constexpr (ok)
-      return wrap(r::binary_node<F, A, B>(x, y, f), stateful);
-    else
-      throw build_failure{"operator '" + std::string(F::symbol) + "' cannot combine these operands"};
-  }
-
-  template <class F>
-  static built apply_binary(const built& a, const built& b, F f = {}) {
-    const bool st = a.stateful || b.stateful;
-    // Selections stay typed against another selection or a non-element operand: one fused loop
-    // over the stored values, no erased conversion level (against an erased element operand the
-    // selection is erased too, so that both are read per window).
-    const bool a_elements = a.sel || a.t.shape == shape::elements;
-    const bool b_elements = b.sel || b.t.shape == shape::elements;
-    if (a.sel && b.sel) return combine<F>(*a.sel, *b.sel, st, f);
-    // x - prev(x), x == in_trial(x, ...), isclose(x, prev(x)): the selection and its shifted or
-    // other-trial self in one fused loop too (a few operators only: each pair is a template
-    // instantiation in every program that loads rules).
-    constexpr bool leaf_op = std::is_same_v<F, r::ops::minus> || std::is_same_v<F, r::ops::divides> ||
-                             std::is_same_v<F, r::ops::equal_to> || std::is_same_v<F, r::ops::not_equal_to> ||
-                             std::is_same_v<F, r::ops::isclose_fn>;
-    if constexpr (leaf_op) {
-      if (a.sel && b.leaf)
-        return std::visit([&](const auto& y) { return combine<F>(*a.sel, y, st, f); }, *b.leaf);
-      if (a.leaf && b.sel)
-        return std::visit([&](const auto& x) { return combine<F>(x, *b.sel, st, f); }, *a.leaf);
-    }
-    if (a.sel && !b_elements)
-      return visit_node<false>(b, [&](const auto& y) -> built {
-        if constexpr (std::remove_cvref_t<decltype(y)>::kind == r::expr_kind::elements)
-          throw build_failure{"internal: an element operand"};
-        else
-          return combine<F>(*a.sel, y, st, f);
-      });
-    if (b.sel && !a_elements)
-      return visit_node<false>(a, [&](const auto& x) -> built {
-        if constexpr (std::remove_cvref_t<decltype(x)>::kind == r::expr_kind::elements)
-          throw build_failure{"internal: an element operand"};
-        else
-          return combine<F>(x, *b.sel, st, f);
-      });
-    return visit_node<false>(a, [&](const auto& x) -> built {
-      return visit_node<false>(b, [&](const auto& y) -> built { return combine<F>(x, y, st, f); });
-    });
-  }
-
   built binary(ast::optoken op, built a, built b) {
-    namespace o = r::ops;
     if (op == ast::optoken::in) {
       if (!a.sel || !b.constant) throw build_failure{"'in' applies to a tensor selection and a mode"};
       built out = a;
@@ -548,22 +399,10 @@ class rule_builder {
     }
     const bool constants = a.constant && b.constant && a.t.value == value_kind::number &&
                            b.t.value == value_kind::number;
-    switch (op) {
-      case ast::optoken::plus: return constants ? fold(op, constant_number(a), constant_number(b)) : apply_binary<o::plus>(a, b);
-      case ast::optoken::minus: return constants ? fold(op, constant_number(a), constant_number(b)) : apply_binary<o::minus>(a, b);
-      case ast::optoken::times: return constants ? fold(op, constant_number(a), constant_number(b)) : apply_binary<o::multiplies>(a, b);
-      case ast::optoken::divide: return constants ? fold(op, constant_number(a), constant_number(b)) : apply_binary<o::divides>(a, b);
-      case ast::optoken::less: return apply_binary<o::less>(a, b);
-      case ast::optoken::less_equal: return apply_binary<o::less_equal>(a, b);
-      case ast::optoken::greater: return apply_binary<o::greater>(a, b);
-      case ast::optoken::greater_equal: return apply_binary<o::greater_equal>(a, b);
-      case ast::optoken::equal: return apply_binary<o::equal_to>(a, b);
-      case ast::optoken::not_equal: return apply_binary<o::not_equal_to>(a, b);
-      case ast::optoken::logical_and: return apply_binary<o::logical_and>(a, b);
-      case ast::optoken::logical_or: return apply_binary<o::logical_or>(a, b);
-      default: break;
-    }
-    throw build_failure{"internal: unexpected operator '" + std::string(ast::op_text(op)) + "'"};
+    const bool arithmetic = op == ast::optoken::plus || op == ast::optoken::minus || op == ast::optoken::times ||
+                            op == ast::optoken::divide;
+    if (constants && arithmetic) return fold(op, constant_number(a), constant_number(b));
+    return apply_operator(op, a, b);
   }
 
   // --- calls ----------------------------------------------------------------------------------
@@ -625,7 +464,7 @@ class rule_builder {
     }
     if (e == "isclose") {
       const r::ops::isclose_fn defaults;
-      return apply_binary<r::ops::isclose_fn>(
+      return apply_isclose(
           a[0], a[1],
           r::ops::isclose_fn::checked(a.size() > 2 ? constant_number(a[2]) : defaults.rtol,
                                       a.size() > 3 ? constant_number(a[3]) : defaults.atol,
@@ -644,9 +483,9 @@ class rule_builder {
           });
         });
       }
-      built lo = apply_binary<r::ops::greater_equal>(a[0], a[1]);
-      built hi = apply_binary<r::ops::less_equal>(a[0], a[2]);
-      return apply_binary<r::ops::logical_and>(lo, hi);
+      built lo = apply_operator(ast::optoken::greater_equal, a[0], a[1]);
+      built hi = apply_operator(ast::optoken::less_equal, a[0], a[2]);
+      return apply_operator(ast::optoken::logical_and, lo, hi);
     }
     // Reductions (selections stay typed below them: stored reductions, no erased level).
     if (e == "min") return reduce(a[0], r::reducers::min{});
