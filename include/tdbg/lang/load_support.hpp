@@ -6,9 +6,10 @@
 //
 // The loader is two parts so that it compiles as two translation units (cmake/TdbgLang.cmake):
 // the binary operators alone instantiate every operator over every pair of operand kinds, about
-// half of the loader's compile time and memory. Under TDBG_LANG_SEPARATE the functions declared
-// here are ordinary functions defined once (load_operators.hpp in its own unit); header-only,
-// they are inline and load.hpp includes their definitions.
+// two thirds of the loader's compile time (198 s of 303 s at -O2 -g1) and 4.8 of its 8.3 GB.
+// Under TDBG_LANG_SEPARATE the functions declared here are ordinary functions defined once
+// (load_operators.hpp in its own unit); header-only, they are inline and load.hpp includes their
+// definitions.
 #pragma once
 
 #include <optional>
